@@ -1,0 +1,87 @@
+//! The seam between the cache and where it keeps entries.
+//!
+//! [`Backend`] mirrors the `store` interface of `wit/backend.wit` one to one;
+//! the WIT comments are the contract, so they are not repeated here. Every
+//! method returns a `Result` because a sandboxed backend can fail in any
+//! call; the native store never does.
+
+pub mod native;
+
+pub use native::NativeBackend;
+
+use crate::error::BackendError;
+
+/// A cache backend: one instance, or one shard of one.
+///
+/// Implemented by [`NativeBackend`] (the default store, in process) and by
+/// the wasm host for components of the `nearcache:backend/backend` world.
+/// The conformance suite in [`crate::conformance`] runs against this trait.
+pub trait Backend: Send {
+    /// `init`: configure a fresh instance.
+    fn init(&mut self, options: &[(String, String)]) -> Result<(), BackendError>;
+    /// `get`: the live value of `key` at `now_ms`, if held.
+    fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, BackendError>;
+    /// `put`: store `value` under `key`.
+    fn put(&mut self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, now_ms: u64) -> Result<(), BackendError>;
+    /// `put-with-ref`: store, and record `redis_key` as a ref of the entry.
+    fn put_with_ref(
+        &mut self,
+        key: &[u8],
+        redis_key: &[u8],
+        value: &[u8],
+        ttl_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Result<(), BackendError>;
+    /// `invalidate`: remove these entries, or all for `None`.
+    fn invalidate(&mut self, keys: Option<&[Vec<u8>]>) -> Result<(), BackendError>;
+    /// `invalidate-refs`: remove the entries that reference these Redis keys.
+    fn invalidate_refs(&mut self, redis_keys: Option<&[Vec<u8>]>) -> Result<(), BackendError>;
+    /// `flush`: remove every entry.
+    fn flush(&mut self) -> Result<(), BackendError>;
+    /// `stats`: counters and gauges by name.
+    fn stats(&mut self) -> Result<Vec<(String, u64)>, BackendError>;
+    /// `sweep`: remove up to `max` expired entries; returns how many.
+    fn sweep(&mut self, now_ms: u64, max: u32) -> Result<u32, BackendError>;
+    /// `destroy`: release everything.
+    fn destroy(&mut self) -> Result<(), BackendError>;
+}
+
+impl<B: Backend + ?Sized> Backend for Box<B> {
+    fn init(&mut self, options: &[(String, String)]) -> Result<(), BackendError> {
+        (**self).init(options)
+    }
+    fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, BackendError> {
+        (**self).get(key, now_ms)
+    }
+    fn put(&mut self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, now_ms: u64) -> Result<(), BackendError> {
+        (**self).put(key, value, ttl_ms, now_ms)
+    }
+    fn put_with_ref(
+        &mut self,
+        key: &[u8],
+        redis_key: &[u8],
+        value: &[u8],
+        ttl_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Result<(), BackendError> {
+        (**self).put_with_ref(key, redis_key, value, ttl_ms, now_ms)
+    }
+    fn invalidate(&mut self, keys: Option<&[Vec<u8>]>) -> Result<(), BackendError> {
+        (**self).invalidate(keys)
+    }
+    fn invalidate_refs(&mut self, redis_keys: Option<&[Vec<u8>]>) -> Result<(), BackendError> {
+        (**self).invalidate_refs(redis_keys)
+    }
+    fn flush(&mut self) -> Result<(), BackendError> {
+        (**self).flush()
+    }
+    fn stats(&mut self) -> Result<Vec<(String, u64)>, BackendError> {
+        (**self).stats()
+    }
+    fn sweep(&mut self, now_ms: u64, max: u32) -> Result<u32, BackendError> {
+        (**self).sweep(now_ms, max)
+    }
+    fn destroy(&mut self) -> Result<(), BackendError> {
+        (**self).destroy()
+    }
+}

@@ -1,0 +1,79 @@
+//! The default store, in process, behind the [`Backend`] trait.
+
+use nearcache_store::Store;
+
+use crate::backend::Backend;
+use crate::error::BackendError;
+
+/// [`nearcache_store::Store`] as a [`Backend`]. Never fails but in `init`.
+#[derive(Default)]
+pub struct NativeBackend {
+    store: Store,
+}
+
+impl NativeBackend {
+    /// A store with the default options; call `init` to set others.
+    pub fn new() -> Self {
+        NativeBackend::default()
+    }
+
+    /// The store itself, for callers that want to skip the trait.
+    pub fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+}
+
+impl Backend for NativeBackend {
+    fn init(&mut self, options: &[(String, String)]) -> Result<(), BackendError> {
+        self.store.init(options.iter().map(|(n, v)| (n, v))).map_err(|e| BackendError::Rejected(e.to_string()))
+    }
+
+    fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, BackendError> {
+        Ok(self.store.get(key, now_ms).map(<[u8]>::to_vec))
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, now_ms: u64) -> Result<(), BackendError> {
+        self.store.put(key, value, ttl_ms, now_ms);
+        Ok(())
+    }
+
+    fn put_with_ref(
+        &mut self,
+        key: &[u8],
+        redis_key: &[u8],
+        value: &[u8],
+        ttl_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Result<(), BackendError> {
+        self.store.put_with_ref(key, redis_key, value, ttl_ms, now_ms);
+        Ok(())
+    }
+
+    fn invalidate(&mut self, keys: Option<&[Vec<u8>]>) -> Result<(), BackendError> {
+        self.store.invalidate(keys);
+        Ok(())
+    }
+
+    fn invalidate_refs(&mut self, redis_keys: Option<&[Vec<u8>]>) -> Result<(), BackendError> {
+        self.store.invalidate_refs(redis_keys);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), BackendError> {
+        self.store.flush();
+        Ok(())
+    }
+
+    fn stats(&mut self) -> Result<Vec<(String, u64)>, BackendError> {
+        Ok(self.store.stats().to_pairs().iter().map(|&(name, value)| (name.to_owned(), value)).collect())
+    }
+
+    fn sweep(&mut self, now_ms: u64, max: u32) -> Result<u32, BackendError> {
+        Ok(self.store.sweep(now_ms, max))
+    }
+
+    fn destroy(&mut self) -> Result<(), BackendError> {
+        self.store.destroy();
+        Ok(())
+    }
+}

@@ -1,0 +1,24 @@
+//! nearcache: a Redis client-side cache with pluggable storage backends.
+//!
+//! The cache keeps the replies of read commands in a [`Backend`] and stays
+//! coherent with Redis through server-assisted tracking. The default backend
+//! is the native store ([`NativeBackend`]); any other is a WebAssembly
+//! component of the world in `wit/backend.wit`, run in a sandbox.
+//!
+//! # Layout
+//!
+//! - [`backend`]: the [`Backend`] trait, which mirrors the WIT `store`
+//!   interface one to one, and its native implementation.
+//! - [`error`]: [`BackendError`], what a backend call can fail with.
+//! - [`conformance`] (feature `conformance`): the one suite every backend
+//!   must pass, with model-based property tests.
+
+#![deny(missing_docs)]
+
+pub mod backend;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod error;
+
+pub use backend::{Backend, NativeBackend};
+pub use error::BackendError;
