@@ -16,6 +16,11 @@ use crate::error::BackendError;
 /// Implemented by [`NativeBackend`] (the default store, in process) and by
 /// the wasm host for components of the `nearcache:backend/backend` world.
 /// The conformance suite in [`crate::conformance`] runs against this trait.
+///
+/// An `Err` from any call but `init` means the instance could not be
+/// trusted and has lost every entry it held (a wasm instance that trapped
+/// is discarded and replaced by an empty one). The cache relies on this: a
+/// failed `invalidate` can never leave a stale entry behind.
 pub trait Backend: Send {
     /// `init`: configure a fresh instance.
     fn init(&mut self, options: &[(String, String)]) -> Result<(), BackendError>;
@@ -83,5 +88,28 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn destroy(&mut self) -> Result<(), BackendError> {
         (**self).destroy()
+    }
+}
+
+/// Makes backend instances: one per shard, and fresh ones to replace
+/// instances that failed. Instances come uninitialized; the caller inits them.
+pub trait BackendFactory: Send + Sync {
+    /// A short name for logs and stats, e.g. `native` or the component's file name.
+    fn name(&self) -> String;
+    /// A new, uninitialized instance.
+    fn make(&self) -> Result<Box<dyn Backend>, BackendError>;
+}
+
+/// Makes [`NativeBackend`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NativeFactory;
+
+impl BackendFactory for NativeFactory {
+    fn name(&self) -> String {
+        "native".to_owned()
+    }
+
+    fn make(&self) -> Result<Box<dyn Backend>, BackendError> {
+        Ok(Box::new(NativeBackend::new()))
     }
 }

@@ -20,5 +20,5 @@ pub mod backend;
 pub mod conformance;
 pub mod error;
 
-pub use backend::{Backend, NativeBackend};
+pub use backend::{Backend, BackendFactory, NativeBackend, NativeFactory};
 pub use error::BackendError;
