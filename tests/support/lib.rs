@@ -2,7 +2,10 @@
 //!
 //! # Layout
 //!
+//! - [`redis_server`]: a private redis-server per test, stopped on drop.
 //! - [`conformance_cases`]: how many property cases each suite run uses.
+
+pub mod redis_server;
 
 /// Property cases per conformance property: `NEARCACHE_PROPTEST_CASES` if
 /// set, else 1000 (the CI floor).

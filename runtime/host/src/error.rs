@@ -1,4 +1,4 @@
-//! Errors a backend can return through the [`Backend`](crate::Backend) trait.
+//! The errors of the cache, and of the backends behind it.
 
 /// Why a backend call did not complete.
 ///
@@ -19,5 +19,70 @@ pub enum BackendError {
         call: &'static str,
         /// What went wrong.
         reason: String,
+    },
+}
+
+/// Why a cache operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The Redis URL does not parse or names an unsupported scheme.
+    #[error("invalid Redis URL `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL as given, with any password masked.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A cache option is out of range or names something unknown.
+    #[error("invalid option `{option}`: {reason}")]
+    InvalidOption {
+        /// The option.
+        option: &'static str,
+        /// What is wrong and what it accepts.
+        reason: String,
+    },
+    /// The first connection to Redis could not be made.
+    #[error("cannot connect to Redis at {address}: {source}")]
+    Connect {
+        /// Where the cache tried to connect.
+        address: String,
+        /// Why it failed.
+        source: redis::RedisError,
+    },
+    /// The connection is down and being re-established. Nothing is served
+    /// from the cache meanwhile: it was flushed when the connection dropped.
+    #[error("not connected to Redis (reconnecting); the cache is flushed and serves nothing until tracking is back on")]
+    Disconnected,
+    /// The command is not one the cache can serve.
+    #[error("`{0}` cannot be cached: it is not a read-only command on the allowlist")]
+    NotCacheable(String),
+    /// The command is cacheable but narrowed out by this cache's options.
+    #[error("`{0}` is cacheable but not enabled in this cache's command list")]
+    NotEnabled(&'static str),
+    /// An allowlisted command was given the wrong number of arguments.
+    #[error("wrong number of arguments for `{command}`: expected {expected}, got {got}")]
+    WrongArity {
+        /// The command.
+        command: &'static str,
+        /// What it takes.
+        expected: String,
+        /// How many arguments it was given.
+        got: usize,
+    },
+    /// The command would change the state of the connection the cache
+    /// shares among all callers (MULTI, SUBSCRIBE, CLIENT, blocking pops...).
+    #[error("`{0}` changes the state of the shared tracking connection; use a separate redis connection for it")]
+    ConnectionState(String),
+    /// Redis answered with an error, or the request failed.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The backend could not be set up.
+    #[error("backend `{name}`: {source}")]
+    Backend {
+        /// The backend's name.
+        name: String,
+        /// What failed.
+        source: BackendError,
     },
 }

@@ -1,24 +1,47 @@
 //! nearcache: a Redis client-side cache with pluggable storage backends.
 //!
-//! The cache keeps the replies of read commands in a [`Backend`] and stays
-//! coherent with Redis through server-assisted tracking. The default backend
-//! is the native store ([`NativeBackend`]); any other is a WebAssembly
+//! [`Cache`] owns a Redis connection, turns on server-assisted tracking
+//! (RESP3 `CLIENT TRACKING`), serves allowlisted reads from a [`Backend`],
+//! and drops entries when Redis pushes invalidations. The default backend is
+//! the native store ([`NativeBackend`]); any other is a WebAssembly
 //! component of the world in `wit/backend.wit`, run in a sandbox.
 //!
 //! # Layout
 //!
+//! - [`cache`]: [`Cache`], the read and write paths; [`builder`]: its options.
+//! - [`tracking`]: the tracked connection, tracking modes, push handling.
+//! - `flights`: pending fills and single flight (the in-flight race).
+//! - `shards`: the backend split by Redis key, one lock per shard.
+//! - [`command`]: the allowlist of cacheable commands and the cache key.
+//! - `reply`: server replies to bytes and back.
 //! - [`backend`]: the [`Backend`] trait, which mirrors the WIT `store`
 //!   interface one to one, and its native implementation.
-//! - [`error`]: [`BackendError`], what a backend call can fail with.
+//! - [`error`]: [`Error`] and [`BackendError`].
+//! - [`stats`]: [`CacheStats`], what the cache has done.
 //! - [`conformance`] (feature `conformance`): the one suite every backend
 //!   must pass, with model-based property tests.
 
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod builder;
+pub mod cache;
+mod clock;
+pub mod command;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
+mod flights;
+mod reply;
+mod shards;
+pub mod stats;
+pub mod tracking;
 
 pub use backend::{Backend, BackendFactory, NativeBackend, NativeFactory};
-pub use error::BackendError;
+pub use builder::CacheBuilder;
+pub use cache::Cache;
+pub use command::{ReadCommand, cacheable_commands};
+pub use error::{BackendError, Error};
+pub use redis::Value;
+pub use stats::CacheStats;
+pub use tracking::Tracking;

@@ -1,0 +1,229 @@
+//! Configuring and connecting a [`Cache`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::{ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
+
+use crate::backend::{BackendFactory, NativeFactory};
+use crate::cache::{Cache, Policy};
+use crate::command::cacheable_commands;
+use crate::error::Error;
+use crate::tracking::Tracking;
+use crate::tracking::connection::Timeouts;
+
+/// Options for a [`Cache`]; [`build`](CacheBuilder::build) checks them all
+/// and connects.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), nearcache::Error> {
+/// use std::time::Duration;
+/// let cache = nearcache::CacheBuilder::new("redis://127.0.0.1:6379/0")
+///     .max_ttl(Duration::from_secs(60))
+///     .build()
+///     .await?;
+/// let value = cache.get("user:1").await?;
+/// # Ok(()) }
+/// ```
+pub struct CacheBuilder {
+    url: String,
+    tracking: Tracking,
+    shards: Option<usize>,
+    factory: Arc<dyn BackendFactory>,
+    backend_options: Vec<(String, String)>,
+    max_ttl: Option<Duration>,
+    command_ttls: Vec<(String, Duration)>,
+    commands: Option<Vec<String>>,
+    sweep_interval: Duration,
+    timeouts: Timeouts,
+    max_backoff: Duration,
+}
+
+impl CacheBuilder {
+    /// Shards when not set: one per core, as the wasm host needs one
+    /// instance per concurrent call.
+    pub fn default_shards() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    }
+
+    /// A cache of the Redis at `url` (`redis://` or `rediss://`, with
+    /// optional `user:password@` and `/db`), native store, default tracking.
+    pub fn new(url: impl Into<String>) -> Self {
+        CacheBuilder {
+            url: url.into(),
+            tracking: Tracking::Default,
+            shards: None,
+            factory: Arc::new(NativeFactory),
+            backend_options: Vec::new(),
+            max_ttl: None,
+            command_ttls: Vec::new(),
+            commands: None,
+            sweep_interval: Duration::from_secs(1),
+            timeouts: Timeouts { connect: Duration::from_secs(2), response: Duration::from_secs(5) },
+            max_backoff: Duration::from_secs(1),
+        }
+    }
+
+    /// The tracking mode.
+    pub fn tracking(mut self, tracking: Tracking) -> Self {
+        self.tracking = tracking;
+        self
+    }
+
+    /// How many backend instances serve in parallel (1 to 1024).
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.shards = Some(shards);
+        self
+    }
+
+    /// Where entries live, and the options each instance is `init`ed with.
+    pub fn backend(mut self, factory: Arc<dyn BackendFactory>, options: Vec<(String, String)>) -> Self {
+        self.factory = factory;
+        self.backend_options = options;
+        self
+    }
+
+    /// A client-side cap on how long any entry lives. Entries never outlive
+    /// their key's expiry in Redis either way.
+    pub fn max_ttl(mut self, ttl: Duration) -> Self {
+        self.max_ttl = Some(ttl);
+        self
+    }
+
+    /// A cap for the entries of one command, e.g. `("HGETALL", 5 s)`.
+    pub fn command_ttl(mut self, command: impl Into<String>, ttl: Duration) -> Self {
+        self.command_ttls.push((command.into(), ttl));
+        self
+    }
+
+    /// Narrows caching to these commands; the others are refused.
+    pub fn commands<S: Into<String>>(mut self, commands: impl IntoIterator<Item = S>) -> Self {
+        self.commands = Some(commands.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// How often expired entries are swept.
+    pub fn sweep_interval(mut self, every: Duration) -> Self {
+        self.sweep_interval = every;
+        self
+    }
+
+    /// Connect and response timeouts.
+    pub fn timeouts(mut self, connect: Duration, response: Duration) -> Self {
+        self.timeouts = Timeouts { connect, response };
+        self
+    }
+
+    /// The longest wait between reconnection attempts.
+    pub fn max_backoff(mut self, max: Duration) -> Self {
+        self.max_backoff = max;
+        self
+    }
+
+    /// Checks the options, makes the backend's shards, connects, and turns
+    /// tracking on.
+    pub async fn build(self) -> Result<Cache, Error> {
+        let info = parse_url(&self.url)?;
+        let shards = self.shards.unwrap_or_else(Self::default_shards);
+        if !(1..=1024).contains(&shards) {
+            return Err(Error::InvalidOption { option: "shards", reason: format!("expected 1 to 1024, got {shards}") });
+        }
+        let policy = Policy {
+            enabled: self
+                .commands
+                .as_deref()
+                .map(|names| names.iter().map(|n| known_command("commands", n)).collect())
+                .transpose()?,
+            max_ttl_ms: self.max_ttl.map(|ttl| positive_ms("max_ttl", ttl)).transpose()?,
+            command_ttls: self
+                .command_ttls
+                .iter()
+                .map(|(name, ttl)| Ok((known_command("command_ttl", name)?, positive_ms("command_ttl", *ttl)?)))
+                .collect::<Result<_, Error>>()?,
+        };
+        if self.sweep_interval.is_zero() {
+            return Err(Error::InvalidOption { option: "sweep_interval", reason: "must be more than zero".into() });
+        }
+        Cache::start(
+            info,
+            masked(&self.url),
+            self.tracking,
+            policy,
+            self.factory.as_ref(),
+            &self.backend_options,
+            shards,
+            self.sweep_interval,
+            self.timeouts,
+            self.max_backoff,
+        )
+        .await
+    }
+}
+
+fn known_command(option: &'static str, name: &str) -> Result<&'static str, Error> {
+    cacheable_commands().find(|c| c.eq_ignore_ascii_case(name)).ok_or_else(|| Error::InvalidOption {
+        option,
+        reason: format!("`{name}` is not a cacheable command (see nearcache::cacheable_commands)"),
+    })
+}
+
+fn positive_ms(option: &'static str, ttl: Duration) -> Result<u64, Error> {
+    match u64::try_from(ttl.as_millis()) {
+        Ok(ms) if ms > 0 => Ok(ms),
+        _ => Err(Error::InvalidOption { option, reason: format!("expected at least 1 ms, got {ttl:?}") }),
+    }
+}
+
+/// The URL with any password replaced, for messages.
+fn masked(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn parse_url(url: &str) -> Result<ConnectionInfo, Error> {
+    let invalid = |reason: String| Error::InvalidUrl { url: masked(url), reason };
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("redis") => {}
+        Some("rediss") => install_tls_provider(),
+        Some(other) => return Err(invalid(format!("unsupported scheme `{other}`; use redis:// or rediss://"))),
+        None => return Err(invalid("expected redis://host:port/db or rediss://...".into())),
+    }
+    let info = url.into_connection_info().map_err(|e| invalid(e.to_string()))?;
+    let settings = info.redis_settings().clone().set_protocol(ProtocolVersion::RESP3);
+    Ok(info.set_redis_settings(settings))
+}
+
+/// rustls needs a process-wide crypto provider; install ring's unless the
+/// application already installed one.
+fn install_tls_provider() {
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords() {
+        assert_eq!(masked("redis://user:secret@host:6379/0"), "redis://user:***@host:6379/0");
+        assert_eq!(masked("redis://host:6379"), "redis://host:6379");
+    }
+
+    #[test]
+    fn bad_urls_are_named() {
+        let error = |url| parse_url(url).unwrap_err().to_string();
+        assert_eq!(
+            error("http://localhost"),
+            "invalid Redis URL `http://localhost`: unsupported scheme `http`; use redis:// or rediss://"
+        );
+        assert!(error("localhost:6379").starts_with("invalid Redis URL `localhost:6379`: expected"));
+        assert!(error("redis://:pw@host:notaport").contains("***"));
+    }
+}

@@ -1,0 +1,597 @@
+//! [`Cache`]: the tracked connection, the backend, and the read and write
+//! paths between them.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use redis::aio::MultiplexedConnection;
+use redis::{ConnectionInfo, PushInfo, RedisError, Value};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::backend::BackendFactory;
+use crate::clock::Clock;
+use crate::command::{ReadCommand, changes_connection_state, parts_of};
+use crate::error::Error;
+use crate::flights::{Begin, Flights, Ticket};
+use crate::reply;
+use crate::shards::{Clear, Shards};
+use crate::stats::{CacheStats, Counters};
+use crate::tracking::Tracking;
+use crate::tracking::connection::{self, Timeouts};
+use crate::tracking::invalidation::{self, Event};
+
+/// Which commands are cached, and for how long at most.
+pub(crate) struct Policy {
+    /// `None`: the whole allowlist.
+    pub(crate) enabled: Option<Vec<&'static str>>,
+    pub(crate) max_ttl_ms: Option<u64>,
+    pub(crate) command_ttls: Vec<(&'static str, u64)>,
+}
+
+impl Policy {
+    fn check(&self, read: &ReadCommand) -> Result<(), Error> {
+        match &self.enabled {
+            Some(enabled) if !enabled.contains(&read.name()) => Err(Error::NotEnabled(read.name())),
+            _ => Ok(()),
+        }
+    }
+
+    fn ttl_ms(&self, name: &str) -> Option<u64> {
+        self.command_ttls.iter().find(|(n, _)| *n == name).map(|&(_, ttl)| ttl).or(self.max_ttl_ms)
+    }
+}
+
+/// The current connection and the generation it belongs to.
+struct Link {
+    connection: MultiplexedConnection,
+    generation: u64,
+}
+
+#[cfg(feature = "test-hooks")]
+type FillHook = Arc<dyn Fn(&ReadCommand) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+struct Inner {
+    info: ConnectionInfo,
+    address: String,
+    tracking: Tracking,
+    timeouts: Timeouts,
+    max_backoff: Duration,
+    policy: Policy,
+    shards: Shards,
+    flights: Flights,
+    link: ArcSwapOption<Link>,
+    /// Read on every hit: false from the moment a loss is handled until
+    /// tracking is on again on a new connection.
+    connected: AtomicBool,
+    connected_watch: watch::Sender<bool>,
+    /// Connections lost so far, for callers that wait on one.
+    losses: watch::Sender<u64>,
+    reconnect: Notify,
+    clock: Clock,
+    counters: Counters,
+    #[cfg(feature = "test-hooks")]
+    fill_hook: std::sync::Mutex<Option<FillHook>>,
+}
+
+/// A Redis client that serves allowlisted reads from a local backend and
+/// stays coherent through server-assisted tracking.
+///
+/// Reads ([`get`](Cache::get), [`mget`](Cache::mget), [`cached`](Cache::cached))
+/// are answered from the backend when it holds the reply, and otherwise sent
+/// to Redis, with the reply stored unless an invalidation overtook it.
+/// Writes ([`set`](Cache::set), [`del`](Cache::del), [`expire`](Cache::expire),
+/// [`command`](Cache::command)) pass through and drop the entries they affect.
+///
+/// While the connection is down, every call fails with
+/// [`Error::Disconnected`]; the backend was flushed when it dropped and
+/// serves nothing until tracking is on again.
+pub struct Cache {
+    inner: Arc<Inner>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.inner.shards.destroy();
+    }
+}
+
+/// One read of a batch, and how it proceeds after missing.
+enum Plan<'a> {
+    Hit(Value),
+    Lead(Ticket<'a>),
+    Follow(watch::Receiver<crate::flights::Outcome>),
+    Uncached,
+}
+
+impl Cache {
+    /// Connects to `url` with the default options: native store, default
+    /// tracking. See [`CacheBuilder`](crate::CacheBuilder) for the others.
+    pub async fn connect(url: &str) -> Result<Cache, Error> {
+        crate::CacheBuilder::new(url).build().await
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "called once, by CacheBuilder::build, which names each")]
+    pub(crate) async fn start(
+        info: ConnectionInfo,
+        address: String,
+        tracking: Tracking,
+        policy: Policy,
+        factory: &dyn BackendFactory,
+        backend_options: &[(String, String)],
+        shards: usize,
+        sweep_interval: Duration,
+        timeouts: Timeouts,
+        max_backoff: Duration,
+    ) -> Result<Cache, Error> {
+        let shards = Shards::new(factory, shards, backend_options)
+            .map_err(|source| Error::Backend { name: factory.name(), source })?;
+        let inner = Arc::new(Inner {
+            info,
+            address,
+            tracking,
+            timeouts,
+            max_backoff,
+            policy,
+            shards,
+            flights: Flights::new(),
+            link: ArcSwapOption::empty(),
+            connected: AtomicBool::new(false),
+            connected_watch: watch::Sender::new(false),
+            losses: watch::Sender::new(0),
+            reconnect: Notify::new(),
+            clock: Clock::new(),
+            counters: Counters::default(),
+            #[cfg(feature = "test-hooks")]
+            fill_hook: std::sync::Mutex::new(None),
+        });
+        let connection = Inner::establish(&inner, 0)
+            .await
+            .map_err(|source| Error::Connect { address: inner.address.clone(), source })?;
+        inner.publish(connection, 0);
+        let supervisor = tokio::spawn(Inner::supervise(Arc::clone(&inner)));
+        let sweeper = tokio::spawn(Inner::sweep_every(Arc::downgrade(&inner), sweep_interval));
+        Ok(Cache { inner, tasks: vec![supervisor, sweeper] })
+    }
+
+    /// `GET key`, cached.
+    pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Value, Error> {
+        let read = ReadCommand::get(key.as_ref().to_vec());
+        self.inner.policy.check(&read)?;
+        Ok(self.inner.read(vec![read]).await?.remove(0))
+    }
+
+    /// `GET` of each key, each its own entry: hits are answered locally and
+    /// only the misses go to Redis, in one round trip.
+    pub async fn mget<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<Vec<Value>, Error> {
+        let reads: Vec<ReadCommand> = keys.into_iter().map(|k| ReadCommand::get(k.as_ref().to_vec())).collect();
+        if let Some(read) = reads.first() {
+            self.inner.policy.check(read)?;
+        }
+        self.inner.read(reads).await
+    }
+
+    /// An allowlisted read command, cached. Anything else is refused with
+    /// an error that names it; nothing is sent uncached in its place.
+    pub async fn cached(&self, command: &redis::Cmd) -> Result<Value, Error> {
+        let read = ReadCommand::parse(parts_of(command))?;
+        self.inner.policy.check(&read)?;
+        Ok(self.inner.read(vec![read]).await?.remove(0))
+    }
+
+    /// `SET key value`; this cache's entries of `key` are dropped.
+    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<(), Error> {
+        let mut command = redis::cmd("SET");
+        command.arg(key.as_ref()).arg(value.as_ref());
+        self.inner.write(command, vec![key.as_ref().to_vec()]).await.map(drop)
+    }
+
+    /// `DEL keys...`; returns how many existed. Their entries are dropped.
+    pub async fn del<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<i64, Error> {
+        let keys: Vec<Vec<u8>> = keys.into_iter().map(|k| k.as_ref().to_vec()).collect();
+        let mut command = redis::cmd("DEL");
+        for key in &keys {
+            command.arg(key.as_slice());
+        }
+        let reply = self.inner.write(command, keys).await?;
+        redis::from_redis_value(reply).map_err(|e| Error::Redis(e.into()))
+    }
+
+    /// `EXPIRE key seconds`; returns whether the key exists. Its entries are dropped.
+    pub async fn expire(&self, key: impl AsRef<[u8]>, seconds: i64) -> Result<bool, Error> {
+        let mut command = redis::cmd("EXPIRE");
+        command.arg(key.as_ref()).arg(seconds);
+        let reply = self.inner.write(command, vec![key.as_ref().to_vec()]).await?;
+        redis::from_redis_value(reply).map_err(|e| Error::Redis(e.into()))
+    }
+
+    /// Any other command, uncached, on the tracked connection. Commands that
+    /// would change that connection's state (MULTI, SUBSCRIBE, CLIENT,
+    /// SELECT, blocking pops...) are refused. A write reaches this cache's
+    /// entries through the invalidation Redis pushes before its reply.
+    pub async fn command(&self, command: &redis::Cmd) -> Result<Value, Error> {
+        let parts = parts_of(command);
+        if let Some(name) = parts.first()
+            && changes_connection_state(name)
+        {
+            return Err(Error::ConnectionState(String::from_utf8_lossy(name).to_ascii_uppercase()));
+        }
+        self.inner.write(command.clone(), Vec::new()).await
+    }
+
+    /// What the cache and its backend have done.
+    pub fn stats(&self) -> CacheStats {
+        let mut stats = self.inner.counters.snapshot();
+        stats.backend = self.inner.shards.stats();
+        (stats.backend_errors, stats.last_backend_error) = self.inner.shards.errors();
+        stats
+    }
+
+    /// The backend's name.
+    pub fn backend_name(&self) -> &str {
+        self.inner.shards.name()
+    }
+
+    /// Whether the connection is up with tracking on.
+    pub fn is_connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Acquire)
+    }
+
+    /// Waits until the connection is up with tracking on.
+    pub async fn wait_connected(&self) {
+        let mut watch = self.inner.connected_watch.subscribe();
+        // The sender lives in `inner`, which `self` keeps alive.
+        let _ = watch.wait_for(|&connected| connected).await;
+    }
+
+    /// Connections lost since the cache started.
+    pub fn connection_losses(&self) -> u64 {
+        *self.inner.losses.borrow()
+    }
+
+    /// Waits until `count` connections have been lost in all; each loss has
+    /// flushed the cache by the time this returns.
+    pub async fn wait_connection_losses(&self, count: u64) {
+        let mut watch = self.inner.losses.subscribe();
+        let _ = watch.wait_for(|&lost| lost >= count).await;
+    }
+
+    /// Test hook: runs after a miss's reply arrives and before it is
+    /// stored, so a test can write the key in between.
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub fn set_fill_hook(
+        &self,
+        hook: impl Fn(&ReadCommand) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static,
+    ) {
+        *self.inner.fill_hook.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(hook));
+    }
+}
+
+impl Inner {
+    /// Opens a tracked connection whose pushes are handled as generation
+    /// `generation`'s.
+    async fn establish(inner: &Arc<Inner>, generation: u64) -> Result<MultiplexedConnection, RedisError> {
+        let weak = Arc::downgrade(inner);
+        connection::open(&inner.info, &inner.tracking, inner.timeouts, move |push: PushInfo| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_push(push, generation);
+            }
+        })
+        .await
+    }
+
+    /// Makes `connection` current if `generation` still is.
+    fn publish(&self, connection: MultiplexedConnection, generation: u64) -> bool {
+        let link = Arc::new(Link { connection, generation });
+        let published = self.flights.if_current(generation, || {
+            self.link.store(Some(link));
+            self.connected.store(true, Ordering::Release);
+        });
+        if published {
+            self.connected_watch.send_replace(true);
+        }
+        published
+    }
+
+    /// Handles a push, in socket order, on the connection's driver.
+    fn on_push(&self, push: PushInfo, generation: u64) {
+        match invalidation::parse(push) {
+            Some(Event::Keys(keys)) => self.invalidate_keys(&keys),
+            Some(Event::All) => {
+                Counters::bump(&self.counters.invalidate_all);
+                self.flights.flush(|| self.shards.clear(Clear::Invalidate));
+            }
+            Some(Event::Disconnected | Event::RedirectBroken) => self.lose_connection(generation),
+            None => {}
+        }
+    }
+
+    fn invalidate_keys(&self, keys: &[Vec<u8>]) {
+        if keys.is_empty() {
+            return;
+        }
+        Counters::add(&self.counters.invalidated_keys, keys.len() as u64);
+        self.flights.poison(keys);
+        self.shards.invalidate_refs(keys);
+    }
+
+    /// The connection of `generation` is gone: flush before anything else
+    /// is served, and reconnect.
+    fn lose_connection(&self, generation: u64) {
+        let lost = self.flights.lose_connection(generation, || {
+            self.connected.store(false, Ordering::Release);
+            self.link.store(None);
+            self.shards.clear(Clear::Flush);
+        });
+        if lost {
+            Counters::bump(&self.counters.reconnect_flushes);
+            self.connected_watch.send_replace(false);
+            self.losses.send_modify(|n| *n += 1);
+            tracing::warn!(address = %self.address, "connection lost: cache flushed, reconnecting");
+            self.reconnect.notify_one();
+        }
+    }
+
+    /// Reconnects, with backoff, whenever the connection is lost.
+    async fn supervise(inner: Arc<Inner>) {
+        loop {
+            inner.reconnect.notified().await;
+            let mut delay = Duration::from_millis(5);
+            while !inner.connected.load(Ordering::Acquire) {
+                let generation = inner.flights.generation();
+                match Inner::establish(&inner, generation).await {
+                    Ok(connection) => {
+                        if inner.publish(connection, generation) {
+                            Counters::bump(&inner.counters.reconnects);
+                            tracing::info!(address = %inner.address, "reconnected; tracking is on");
+                        }
+                    }
+                    Err(error) => {
+                        tracing::debug!(address = %inner.address, "reconnect failed: {error}");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(inner.max_backoff);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn sweep_every(inner: Weak<Inner>, every: Duration) {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let Some(inner) = inner.upgrade() else { return };
+            inner.shards.sweep(inner.clock.now_ms(), 1024);
+        }
+    }
+
+    fn link(&self) -> Result<Arc<Link>, Error> {
+        self.link.load_full().ok_or(Error::Disconnected)
+    }
+
+    /// Fails the request; a connection-level failure also loses the link.
+    fn request_failed(&self, link: &Link, error: RedisError) -> Error {
+        if error.is_unrecoverable_error() {
+            self.lose_connection(link.generation);
+        }
+        Error::Redis(error)
+    }
+
+    /// Sends a write and drops the entries of `keys`, so this client reads
+    /// its own writes even before Redis's invalidation is handled.
+    async fn write(&self, command: redis::Cmd, keys: Vec<Vec<u8>>) -> Result<Value, Error> {
+        let link = self.link()?;
+        let result = command.query_async::<Value>(&mut link.connection.clone()).await;
+        // Even a failed write may have been applied.
+        self.invalidate_keys(&keys);
+        result.map_err(|error| self.request_failed(&link, error))
+    }
+
+    /// Answers a batch of reads: hits locally, misses in one round trip.
+    async fn read(&self, reads: Vec<ReadCommand>) -> Result<Vec<Value>, Error> {
+        // A hit completes without waiting on anything; spending the task's
+        // cooperative budget makes a loop of hits yield now and then rather
+        // than starve the connection's driver and timers on its thread.
+        tokio::task::coop::consume_budget().await;
+        if !self.connected.load(Ordering::Acquire) {
+            return Err(Error::Disconnected);
+        }
+        let now_ms = self.clock.now_ms();
+        let cache_keys: Vec<Vec<u8>> = reads.iter().map(ReadCommand::cache_key).collect();
+        let mut plans: Vec<Option<Plan<'_>>> = Vec::with_capacity(reads.len());
+        let mut link = None;
+        for (read, cache_key) in reads.iter().zip(&cache_keys) {
+            if !read.keys().all(|key| self.tracking.covers(key)) {
+                Counters::bump(&self.counters.uncached_reads);
+                plans.push(Some(Plan::Uncached));
+                continue;
+            }
+            if let Some(value) = self.lookup(read, cache_key, now_ms) {
+                Counters::bump(&self.counters.hits);
+                plans.push(Some(Plan::Hit(value)));
+                continue;
+            }
+            Counters::bump(&self.counters.misses);
+            let link = match &link {
+                Some(link) => link,
+                None => link.insert(self.link()?),
+            };
+            let keys: Vec<Vec<u8>> = read.keys().map(<[u8]>::to_vec).collect();
+            plans.push(Some(match self.flights.begin(cache_key, keys, link.generation) {
+                Begin::Lead(ticket) => Plan::Lead(ticket),
+                Begin::Follow(receiver) => {
+                    Counters::bump(&self.counters.single_flight_joins);
+                    Plan::Follow(receiver)
+                }
+                Begin::Stale => return Err(Error::Disconnected),
+            }));
+        }
+
+        let sent: Vec<usize> =
+            (0..reads.len()).filter(|&i| matches!(plans[i], Some(Plan::Lead(_) | Plan::Uncached))).collect();
+        let mut replies = Vec::new().into_iter();
+        if !sent.is_empty() {
+            let link = match &link {
+                Some(link) => link,
+                None => link.insert(self.link()?),
+            };
+            let mut pipe = redis::pipe();
+            pipe.ignore_errors();
+            for &i in &sent {
+                let cached = matches!(plans[i], Some(Plan::Lead(_)));
+                if cached && self.tracking == Tracking::OptIn {
+                    pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
+                }
+                pipe.add_command(reads[i].to_cmd());
+                if cached {
+                    // The key's own expiry, in the same round trip: an entry
+                    // never outlives its key in Redis.
+                    for key in reads[i].keys() {
+                        pipe.cmd("PTTL").arg(key);
+                    }
+                }
+            }
+            let result = pipe.query_async::<Vec<Value>>(&mut link.connection.clone()).await;
+            replies = result.map_err(|error| self.request_failed(link, error))?.into_iter();
+        }
+
+        // Leaders finish before anyone follows: a batch that leads one key
+        // and follows another must never wait on a batch doing the reverse.
+        let mut values: Vec<Option<Result<Value, Error>>> = Vec::with_capacity(reads.len());
+        for (i, read) in reads.iter().enumerate() {
+            values.push(match plans[i].take_if(|plan| !matches!(plan, Plan::Follow(_))) {
+                Some(Plan::Hit(value)) => Some(Ok(value)),
+                Some(Plan::Uncached) => Some(server_reply(replies.next())),
+                Some(Plan::Lead(ticket)) => {
+                    let reply = server_reply(replies.next());
+                    let ttls: Vec<Option<Value>> = read.keys().map(|_| replies.next()).collect();
+                    Some(self.fill(read, &cache_keys[i], ticket, reply, &ttls, now_ms).await)
+                }
+                Some(Plan::Follow(_)) | None => None,
+            });
+        }
+        let mut results = Vec::with_capacity(reads.len());
+        for (i, read) in reads.iter().enumerate() {
+            let value = match (values[i].take(), plans[i].take()) {
+                (Some(value), _) => value,
+                (None, Some(Plan::Follow(receiver))) => self.follow(read, receiver).await,
+                _ => unreachable!("every read is answered or follows"),
+            };
+            results.push(value?);
+        }
+        Ok(results)
+    }
+
+    /// The decoded hit of `cache_key`, if the backend holds one.
+    fn lookup(&self, read: &ReadCommand, cache_key: &[u8], now_ms: u64) -> Option<Value> {
+        let shard = self.shards.index(read.first_key());
+        let bytes = self.shards.get(shard, cache_key, now_ms)?;
+        let value = reply::decode(&bytes);
+        if value.is_none() {
+            // Bytes this host never stored: drop them, never serve them.
+            Counters::bump(&self.counters.corrupt_values);
+            self.shards.remove(shard, cache_key);
+        }
+        value
+    }
+
+    /// Stores a leader's reply unless something poisoned it, and hands it
+    /// to the followers.
+    async fn fill(
+        &self,
+        read: &ReadCommand,
+        cache_key: &[u8],
+        ticket: Ticket<'_>,
+        reply: Result<Value, Error>,
+        ttls: &[Option<Value>],
+        sent_at_ms: u64,
+    ) -> Result<Value, Error> {
+        #[cfg(feature = "test-hooks")]
+        {
+            let hook = self.fill_hook.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if let Some(hook) = hook {
+                hook(read).await;
+            }
+        }
+        let ttl_ms = entry_ttl(self.policy.ttl_ms(read.name()), ttls);
+        let keys: Vec<Vec<u8>> = read.keys().map(<[u8]>::to_vec).collect();
+        let mut encoded = false;
+        let stored = ticket.complete(reply.clone(), |value| {
+            if let Some(bytes) = reply::encode(value) {
+                encoded = true;
+                // Deadlines count from when the read was sent: never later
+                // than the key's own expiry.
+                self.shards.put(cache_key, &keys, &bytes, ttl_ms, sent_at_ms);
+            }
+        });
+        match (stored, encoded) {
+            (true, true) => Counters::bump(&self.counters.fills),
+            (false, _) if reply.is_ok() => Counters::bump(&self.counters.fills_skipped),
+            _ => {}
+        }
+        reply
+    }
+
+    /// Waits for an identical read in flight; reads again if it vanished.
+    async fn follow(
+        &self,
+        read: &ReadCommand,
+        mut receiver: watch::Receiver<crate::flights::Outcome>,
+    ) -> Result<Value, Error> {
+        let outcome = receiver.wait_for(Option::is_some).await.ok().and_then(|outcome| outcome.clone());
+        match outcome {
+            Some(result) => result,
+            // The leader was cancelled or failed before sending anything.
+            None => Box::pin(self.read(vec![read.clone()])).await.map(|mut v| v.remove(0)),
+        }
+    }
+}
+
+/// A reply from the pipeline: server errors are errors, never values.
+fn server_reply(reply: Option<Value>) -> Result<Value, Error> {
+    match reply {
+        Some(Value::ServerError(error)) => Err(Error::Redis(error.into())),
+        Some(value) => Ok(value),
+        None => Err(Error::Redis(RedisError::from((redis::ErrorKind::UnexpectedReturnType, "pipeline reply missing")))),
+    }
+}
+
+/// The entry's TTL: the smaller of the client's cap and the shortest PTTL
+/// of its keys (`-1` no expiry, `-2` no key: neither bounds it).
+fn entry_ttl(cap_ms: Option<u64>, pttls: &[Option<Value>]) -> Option<u64> {
+    let server = pttls
+        .iter()
+        .filter_map(|v| match v {
+            Some(Value::Int(ms)) if *ms >= 0 => Some(*ms as u64),
+            _ => None,
+        })
+        .min();
+    match (cap_ms, server) {
+        (Some(cap), Some(server)) => Some(cap.min(server)),
+        (cap, server) => cap.or(server),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_ttl_takes_the_tighter_bound() {
+        let pttl = |ms| Some(Value::Int(ms));
+        assert_eq!(entry_ttl(None, &[pttl(-1)]), None);
+        assert_eq!(entry_ttl(None, &[pttl(-2)]), None);
+        assert_eq!(entry_ttl(Some(500), &[pttl(-1)]), Some(500));
+        assert_eq!(entry_ttl(Some(500), &[pttl(200)]), Some(200));
+        assert_eq!(entry_ttl(None, &[pttl(900), pttl(-1), pttl(300)]), Some(300));
+        assert_eq!(entry_ttl(Some(100), &[pttl(900)]), Some(100));
+    }
+}

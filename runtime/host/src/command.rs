@@ -1,0 +1,293 @@
+//! Which read commands can be cached, which keys each reads, and the
+//! canonical cache key of a call.
+
+use std::fmt;
+
+use crate::error::Error;
+
+/// Where a command's keys are among its arguments (the name excluded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    /// The first argument.
+    First,
+    /// Every argument (EXISTS, SINTER...).
+    All,
+    /// The first argument counts the keys that follow it (ZUNION, SINTERCARD...).
+    Counted,
+}
+
+/// A read-only command that may be cached, with its arity.
+#[derive(Debug)]
+struct Spec {
+    name: &'static str,
+    /// Fewest arguments, the name excluded.
+    min_args: usize,
+    /// Most arguments, or `None` for no limit.
+    max_args: Option<usize>,
+    keys: Keys,
+}
+
+const fn spec(name: &'static str, min_args: usize, max_args: Option<usize>, keys: Keys) -> Spec {
+    Spec { name, min_args, max_args, keys }
+}
+
+use Keys::{All, Counted, First};
+
+/// The allowlist. Only deterministic, read-only commands whose every key is
+/// named here: a reply depends on nothing but the keys it reads, so a
+/// tracking invalidation of those keys is all it takes to make it stale.
+/// Random (SRANDMEMBER, HRANDFIELD) and time-dependent commands are out.
+const ALLOWLIST: &[Spec] = &[
+    spec("GET", 1, Some(1), First),
+    spec("GETRANGE", 3, Some(3), First),
+    spec("STRLEN", 1, Some(1), First),
+    spec("GETBIT", 2, Some(2), First),
+    spec("BITCOUNT", 1, Some(4), First),
+    spec("BITPOS", 2, Some(5), First),
+    spec("EXISTS", 1, None, All),
+    spec("TYPE", 1, Some(1), First),
+    spec("HGET", 2, Some(2), First),
+    spec("HMGET", 2, None, First),
+    spec("HGETALL", 1, Some(1), First),
+    spec("HLEN", 1, Some(1), First),
+    spec("HEXISTS", 2, Some(2), First),
+    spec("HKEYS", 1, Some(1), First),
+    spec("HVALS", 1, Some(1), First),
+    spec("HSTRLEN", 2, Some(2), First),
+    spec("LINDEX", 2, Some(2), First),
+    spec("LLEN", 1, Some(1), First),
+    spec("LRANGE", 3, Some(3), First),
+    spec("LPOS", 2, Some(8), First),
+    spec("SCARD", 1, Some(1), First),
+    spec("SISMEMBER", 2, Some(2), First),
+    spec("SMISMEMBER", 2, None, First),
+    spec("SMEMBERS", 1, Some(1), First),
+    spec("SINTER", 1, None, All),
+    spec("SUNION", 1, None, All),
+    spec("SDIFF", 1, None, All),
+    spec("SINTERCARD", 2, None, Counted),
+    spec("ZCARD", 1, Some(1), First),
+    spec("ZSCORE", 2, Some(2), First),
+    spec("ZMSCORE", 2, None, First),
+    spec("ZRANK", 2, Some(3), First),
+    spec("ZREVRANK", 2, Some(3), First),
+    spec("ZRANGE", 3, Some(9), First),
+    spec("ZRANGEBYSCORE", 3, Some(7), First),
+    spec("ZREVRANGEBYSCORE", 3, Some(7), First),
+    spec("ZRANGEBYLEX", 3, Some(6), First),
+    spec("ZREVRANGE", 3, Some(4), First),
+    spec("ZCOUNT", 3, Some(3), First),
+    spec("ZLEXCOUNT", 3, Some(3), First),
+    spec("ZUNION", 2, None, Counted),
+    spec("ZINTER", 2, None, Counted),
+    spec("ZDIFF", 2, None, Counted),
+    spec("ZINTERCARD", 2, None, Counted),
+];
+
+/// The names of every command nearcache can cache.
+pub fn cacheable_commands() -> impl Iterator<Item = &'static str> {
+    ALLOWLIST.iter().map(|spec| spec.name)
+}
+
+/// Commands that change the state of the connection they are sent on. The
+/// cache shares one connection among all callers and owns its tracking
+/// state, so these are refused rather than sent.
+const CONNECTION_STATE: &[&str] = &[
+    "MULTI",
+    "EXEC",
+    "DISCARD",
+    "WATCH",
+    "UNWATCH",
+    "SUBSCRIBE",
+    "PSUBSCRIBE",
+    "SSUBSCRIBE",
+    "UNSUBSCRIBE",
+    "PUNSUBSCRIBE",
+    "SUNSUBSCRIBE",
+    "CLIENT",
+    "HELLO",
+    "SELECT",
+    "RESET",
+    "AUTH",
+    "QUIT",
+    "MONITOR",
+    "SYNC",
+    "PSYNC",
+    "BLPOP",
+    "BRPOP",
+    "BLMOVE",
+    "BRPOPLPUSH",
+    "BLMPOP",
+    "BZPOPMIN",
+    "BZPOPMAX",
+    "BZMPOP",
+    "WAIT",
+    "WAITAOF",
+];
+
+/// Whether `name` (any case) would change the shared connection's state.
+pub(crate) fn changes_connection_state(name: &[u8]) -> bool {
+    CONNECTION_STATE.iter().any(|c| c.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// An allowlisted read, checked and ready to send or look up.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReadCommand {
+    name: &'static str,
+    /// Arguments after the name.
+    args: Vec<Vec<u8>>,
+    /// Indices into `args` of the keys it reads, first key first.
+    key_indices: Vec<usize>,
+}
+
+impl fmt::Debug for ReadCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.name)?;
+        for arg in &self.args {
+            write!(f, " {}", String::from_utf8_lossy(arg))?;
+        }
+        Ok(())
+    }
+}
+
+impl ReadCommand {
+    /// Checks a command (name first) against the allowlist and its arity.
+    pub fn parse(parts: Vec<Vec<u8>>) -> Result<ReadCommand, Error> {
+        let mut parts = parts.into_iter();
+        let name = parts.next().ok_or_else(|| Error::NotCacheable("(empty command)".to_owned()))?;
+        let spec = ALLOWLIST
+            .iter()
+            .find(|spec| spec.name.as_bytes().eq_ignore_ascii_case(&name))
+            .ok_or_else(|| Error::NotCacheable(String::from_utf8_lossy(&name).into_owned()))?;
+        let args: Vec<Vec<u8>> = parts.collect();
+        let arity = |expected: String| Error::WrongArity { command: spec.name, expected, got: args.len() };
+        if args.len() < spec.min_args || spec.max_args.is_some_and(|max| args.len() > max) {
+            let expected = match spec.max_args {
+                Some(max) if max == spec.min_args => format!("{max}"),
+                Some(max) => format!("{} to {max}", spec.min_args),
+                None => format!("at least {}", spec.min_args),
+            };
+            return Err(arity(expected));
+        }
+        let key_indices = match spec.keys {
+            First => vec![0],
+            All => (0..args.len()).collect(),
+            Counted => {
+                let count = std::str::from_utf8(&args[0]).ok().and_then(|s| s.parse::<usize>().ok());
+                match count {
+                    Some(n) if n >= 1 && n < args.len() => (1..=n).collect(),
+                    _ => return Err(arity("a key count of at least 1, followed by that many keys".to_owned())),
+                }
+            }
+        };
+        Ok(ReadCommand { name: spec.name, args, key_indices })
+    }
+
+    /// `GET key`.
+    pub(crate) fn get(key: Vec<u8>) -> ReadCommand {
+        ReadCommand { name: "GET", args: vec![key], key_indices: vec![0] }
+    }
+
+    /// The command's name, upper case.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The Redis keys the command reads, first key first.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &[u8]> {
+        self.key_indices.iter().map(|&i| self.args[i].as_slice())
+    }
+
+    /// The first key: the one that picks the shard.
+    pub(crate) fn first_key(&self) -> &[u8] {
+        &self.args[self.key_indices[0]]
+    }
+
+    /// The canonical, unambiguous cache key: every part (the upper-case
+    /// name, then each argument) as a 4-byte little-endian length and its
+    /// bytes. Two calls share an entry only if their parts are identical:
+    /// `HMGET h a b` and `HMGET h ab` concatenate alike but encode apart.
+    pub fn cache_key(&self) -> Vec<u8> {
+        let size = 4 + self.name.len() + self.args.iter().map(|a| 4 + a.len()).sum::<usize>();
+        let mut key = Vec::with_capacity(size);
+        for part in std::iter::once(self.name.as_bytes()).chain(self.args.iter().map(Vec::as_slice)) {
+            let len = u32::try_from(part.len()).expect("a Redis argument is under 4 GiB");
+            key.extend_from_slice(&len.to_le_bytes());
+            key.extend_from_slice(part);
+        }
+        key
+    }
+
+    /// The command as the redis crate sends it.
+    pub(crate) fn to_cmd(&self) -> redis::Cmd {
+        let mut cmd = redis::cmd(self.name);
+        for arg in &self.args {
+            cmd.arg(arg.as_slice());
+        }
+        cmd
+    }
+}
+
+/// The parts (name and arguments) of a redis crate command.
+pub(crate) fn parts_of(cmd: &redis::Cmd) -> Vec<Vec<u8>> {
+    cmd.args_iter()
+        .map(|arg| match arg {
+            redis::Arg::Simple(bytes) => bytes.to_vec(),
+            // A cursor argument only appears in SCAN-like commands, none of
+            // which is cacheable; a placeholder serves the error message.
+            _ => b"<cursor>".to_vec(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(parts: &[&str]) -> Result<ReadCommand, Error> {
+        ReadCommand::parse(parts.iter().map(|p| p.as_bytes().to_vec()).collect())
+    }
+
+    #[test]
+    fn keys_by_position() {
+        let keys = |parts: &[&str]| parse(parts).unwrap().keys().map(<[u8]>::to_vec).collect::<Vec<_>>();
+        assert_eq!(keys(&["hmget", "h", "a", "b"]), vec![b"h".to_vec()]);
+        assert_eq!(keys(&["EXISTS", "a", "b"]), vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(keys(&["ZUNION", "2", "a", "b", "WITHSCORES"]), vec![b"a".to_vec(), b"b".to_vec()]);
+    }
+
+    #[test]
+    fn cache_keys_never_collide_on_concatenation() {
+        let key = |parts: &[&str]| parse(parts).unwrap().cache_key();
+        assert_ne!(key(&["HMGET", "h", "a", "b"]), key(&["HMGET", "h", "ab"]));
+        assert_ne!(key(&["LRANGE", "l", "1", "10"]), key(&["LRANGE", "l", "11", "0"]));
+        assert_ne!(key(&["HGET", "ab", "c"]), key(&["HGET", "a", "bc"]));
+        assert_eq!(key(&["get", "k"]), key(&["GET", "k"]));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_cache() {
+        assert_eq!(
+            parse(&["SET", "k", "v"]).unwrap_err().to_string(),
+            "`SET` cannot be cached: it is not a read-only command on the allowlist"
+        );
+        assert_eq!(
+            parse(&["SRANDMEMBER", "s"]).unwrap_err().to_string(),
+            "`SRANDMEMBER` cannot be cached: it is not a read-only command on the allowlist"
+        );
+        assert_eq!(
+            parse(&["GET", "a", "b"]).unwrap_err().to_string(),
+            "wrong number of arguments for `GET`: expected 1, got 2"
+        );
+        assert_eq!(
+            parse(&["HGET", "h"]).unwrap_err().to_string(),
+            "wrong number of arguments for `HGET`: expected 2, got 1"
+        );
+        assert_eq!(
+            parse(&["HMGET", "h"]).unwrap_err().to_string(),
+            "wrong number of arguments for `HMGET`: expected at least 2, got 1"
+        );
+        assert!(parse(&["ZUNION", "3", "a", "b"]).is_err());
+        assert!(parse(&["ZUNION", "0", "a"]).is_err());
+    }
+}

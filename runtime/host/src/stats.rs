@@ -1,0 +1,91 @@
+//! The cache's counters.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters the cache keeps, shared by its tasks.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) hits: AtomicU64,
+    pub(crate) misses: AtomicU64,
+    pub(crate) fills: AtomicU64,
+    pub(crate) fills_skipped: AtomicU64,
+    pub(crate) single_flight_joins: AtomicU64,
+    pub(crate) uncached_reads: AtomicU64,
+    pub(crate) invalidated_keys: AtomicU64,
+    pub(crate) invalidate_all: AtomicU64,
+    pub(crate) reconnect_flushes: AtomicU64,
+    pub(crate) reconnects: AtomicU64,
+    pub(crate) corrupt_values: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A snapshot of what the cache has done.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Reads answered from the backend.
+    pub hits: u64,
+    /// Cacheable reads the backend did not have.
+    pub misses: u64,
+    /// Replies stored in the backend.
+    pub fills: u64,
+    /// Replies not stored because an invalidation, flush or disconnect
+    /// overtook them (the in-flight race).
+    pub fills_skipped: u64,
+    /// Reads that joined an identical read in flight: round trips saved.
+    pub single_flight_joins: u64,
+    /// Reads sent uncached because tracking does not cover their keys (BCAST).
+    pub uncached_reads: u64,
+    /// Keys named by invalidation pushes (and by this client's own writes).
+    pub invalidated_keys: u64,
+    /// `invalidate nil` pushes (FLUSHALL, FLUSHDB).
+    pub invalidate_all: u64,
+    /// Flushes because the connection was lost.
+    pub reconnect_flushes: u64,
+    /// Connections re-established.
+    pub reconnects: u64,
+    /// Backend calls that failed (each a miss or a skipped fill).
+    pub backend_errors: u64,
+    /// The last backend failure, if any.
+    pub last_backend_error: Option<String>,
+    /// Hits whose bytes did not decode: dropped and counted as misses.
+    pub corrupt_values: u64,
+    /// The backend's own stats, summed over shards.
+    pub backend: Vec<(String, u64)>,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> CacheStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CacheStats {
+            hits: get(&self.hits),
+            misses: get(&self.misses),
+            fills: get(&self.fills),
+            fills_skipped: get(&self.fills_skipped),
+            single_flight_joins: get(&self.single_flight_joins),
+            uncached_reads: get(&self.uncached_reads),
+            invalidated_keys: get(&self.invalidated_keys),
+            invalidate_all: get(&self.invalidate_all),
+            reconnect_flushes: get(&self.reconnect_flushes),
+            reconnects: get(&self.reconnects),
+            corrupt_values: get(&self.corrupt_values),
+            ..CacheStats::default()
+        }
+    }
+}
+
+impl CacheStats {
+    /// A backend stat by name, 0 if the backend does not report it.
+    pub fn backend_stat(&self, name: &str) -> u64 {
+        self.backend.iter().find(|(n, _)| n == name).map_or(0, |&(_, v)| v)
+    }
+}
