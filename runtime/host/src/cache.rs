@@ -32,11 +32,12 @@ pub(crate) struct Policy {
 }
 
 impl Policy {
+    fn allows(&self, name: &str) -> bool {
+        self.enabled.as_ref().is_none_or(|enabled| enabled.contains(&name))
+    }
+
     fn check(&self, read: &ReadCommand) -> Result<(), Error> {
-        match &self.enabled {
-            Some(enabled) if !enabled.contains(&read.name()) => Err(Error::NotEnabled(read.name())),
-            _ => Ok(()),
-        }
+        if self.allows(read.name()) { Ok(()) } else { Err(Error::NotEnabled(read.name())) }
     }
 
     fn ttl_ms(&self, name: &str) -> Option<u64> {
@@ -102,6 +103,13 @@ impl Drop for Cache {
     }
 }
 
+/// Whether a batch of reads still has to look in the backend.
+#[derive(Clone, Copy)]
+enum Lookup {
+    Backend,
+    Done,
+}
+
 /// One read of a batch, and how it proceeds after missing.
 enum Plan<'a> {
     Hit(Value),
@@ -162,9 +170,12 @@ impl Cache {
 
     /// `GET key`, cached.
     pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Value, Error> {
-        let read = ReadCommand::get(key.as_ref().to_vec());
-        self.inner.policy.check(&read)?;
-        Ok(self.inner.read(vec![read]).await?.remove(0))
+        let key = key.as_ref();
+        // The hot path: a hit costs one lookup and no batch bookkeeping.
+        if let Some(value) = self.inner.get_hit(key).await? {
+            return Ok(value);
+        }
+        Ok(self.inner.read(vec![ReadCommand::get(key.to_vec())], Lookup::Done).await?.remove(0))
     }
 
     /// `GET` of each key, each its own entry: hits are answered locally and
@@ -174,7 +185,7 @@ impl Cache {
         if let Some(read) = reads.first() {
             self.inner.policy.check(read)?;
         }
-        self.inner.read(reads).await
+        self.inner.read(reads, Lookup::Backend).await
     }
 
     /// An allowlisted read command, cached. Anything else is refused with
@@ -182,7 +193,7 @@ impl Cache {
     pub async fn cached(&self, command: &redis::Cmd) -> Result<Value, Error> {
         let read = ReadCommand::parse(parts_of(command))?;
         self.inner.policy.check(&read)?;
-        Ok(self.inner.read(vec![read]).await?.remove(0))
+        Ok(self.inner.read(vec![read], Lookup::Backend).await?.remove(0))
     }
 
     /// `SET key value`; this cache's entries of `key` are dropped.
@@ -395,8 +406,33 @@ impl Inner {
         result.map_err(|error| self.request_failed(&link, error))
     }
 
+    /// `GET key` from the backend alone: `None` if it must go to Redis.
+    async fn get_hit(&self, key: &[u8]) -> Result<Option<Value>, Error> {
+        tokio::task::coop::consume_budget().await;
+        if !self.connected.load(Ordering::Acquire) {
+            return Err(Error::Disconnected);
+        }
+        if !self.policy.allows("GET") || !self.tracking.covers(key) {
+            return Ok(None);
+        }
+        let shard = self.shards.index(key);
+        let cache_key = crate::command::get_cache_key(key);
+        let Some(bytes) = self.shards.get(shard, &cache_key, self.clock.now_ms()) else { return Ok(None) };
+        match reply::decode_owned(bytes) {
+            Some(value) => {
+                Counters::bump(&self.counters.hits);
+                Ok(Some(value))
+            }
+            None => {
+                self.drop_corrupt(shard, &cache_key);
+                Ok(None)
+            }
+        }
+    }
+
     /// Answers a batch of reads: hits locally, misses in one round trip.
-    async fn read(&self, reads: Vec<ReadCommand>) -> Result<Vec<Value>, Error> {
+    /// With [`Lookup::Done`] the caller already missed in the backend.
+    async fn read(&self, reads: Vec<ReadCommand>, lookup: Lookup) -> Result<Vec<Value>, Error> {
         // A hit completes without waiting on anything; spending the task's
         // cooperative budget makes a loop of hits yield now and then rather
         // than starve the connection's driver and timers on its thread.
@@ -414,7 +450,9 @@ impl Inner {
                 plans.push(Some(Plan::Uncached));
                 continue;
             }
-            if let Some(value) = self.lookup(read, cache_key, now_ms) {
+            if let Lookup::Backend = lookup
+                && let Some(value) = self.lookup(read, cache_key, now_ms)
+            {
                 Counters::bump(&self.counters.hits);
                 plans.push(Some(Plan::Hit(value)));
                 continue;
@@ -494,13 +532,17 @@ impl Inner {
     fn lookup(&self, read: &ReadCommand, cache_key: &[u8], now_ms: u64) -> Option<Value> {
         let shard = self.shards.index(read.first_key());
         let bytes = self.shards.get(shard, cache_key, now_ms)?;
-        let value = reply::decode(&bytes);
+        let value = reply::decode_owned(bytes);
         if value.is_none() {
-            // Bytes this host never stored: drop them, never serve them.
-            Counters::bump(&self.counters.corrupt_values);
-            self.shards.remove(shard, cache_key);
+            self.drop_corrupt(shard, cache_key);
         }
         value
+    }
+
+    /// Bytes this host never stored: drop them, never serve them.
+    fn drop_corrupt(&self, shard: usize, cache_key: &[u8]) {
+        Counters::bump(&self.counters.corrupt_values);
+        self.shards.remove(shard, cache_key);
     }
 
     /// Stores a leader's reply unless something poisoned it, and hands it
@@ -550,7 +592,7 @@ impl Inner {
         match outcome {
             Some(result) => result,
             // The leader was cancelled or failed before sending anything.
-            None => Box::pin(self.read(vec![read.clone()])).await.map(|mut v| v.remove(0)),
+            None => Box::pin(self.read(vec![read.clone()], Lookup::Backend)).await.map(|mut v| v.remove(0)),
         }
     }
 }

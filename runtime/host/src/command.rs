@@ -208,14 +208,7 @@ impl ReadCommand {
     /// bytes. Two calls share an entry only if their parts are identical:
     /// `HMGET h a b` and `HMGET h ab` concatenate alike but encode apart.
     pub fn cache_key(&self) -> Vec<u8> {
-        let size = 4 + self.name.len() + self.args.iter().map(|a| 4 + a.len()).sum::<usize>();
-        let mut key = Vec::with_capacity(size);
-        for part in std::iter::once(self.name.as_bytes()).chain(self.args.iter().map(Vec::as_slice)) {
-            let len = u32::try_from(part.len()).expect("a Redis argument is under 4 GiB");
-            key.extend_from_slice(&len.to_le_bytes());
-            key.extend_from_slice(part);
-        }
-        key
+        encode_parts(self.name, self.args.iter().map(Vec::as_slice))
     }
 
     /// The command as the redis crate sends it.
@@ -226,6 +219,23 @@ impl ReadCommand {
         }
         cmd
     }
+}
+
+/// The cache key of `GET key`, without building a [`ReadCommand`].
+pub(crate) fn get_cache_key(key: &[u8]) -> Vec<u8> {
+    encode_parts("GET", std::iter::once(key))
+}
+
+/// Each part as a 4-byte little-endian length and its bytes.
+fn encode_parts<'a>(name: &'a str, args: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
+    let size = 4 + name.len() + args.clone().map(|a| 4 + a.len()).sum::<usize>();
+    let mut key = Vec::with_capacity(size);
+    for part in std::iter::once(name.as_bytes()).chain(args) {
+        let len = u32::try_from(part.len()).expect("a Redis argument is under 4 GiB");
+        key.extend_from_slice(&len.to_le_bytes());
+        key.extend_from_slice(part);
+    }
+    key
 }
 
 /// The parts (name and arguments) of a redis crate command.
@@ -263,6 +273,7 @@ mod tests {
         assert_ne!(key(&["LRANGE", "l", "1", "10"]), key(&["LRANGE", "l", "11", "0"]));
         assert_ne!(key(&["HGET", "ab", "c"]), key(&["HGET", "a", "bc"]));
         assert_eq!(key(&["get", "k"]), key(&["GET", "k"]));
+        assert_eq!(get_cache_key(b"k"), key(&["GET", "k"]));
     }
 
     #[test]

@@ -118,6 +118,20 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Value> {
     reader.bytes.is_empty().then_some(value)
 }
 
+/// As [`decode`], reusing the buffer for the commonest reply, a bulk string.
+pub(crate) fn decode_owned(mut bytes: Vec<u8>) -> Option<Value> {
+    const HEADER: usize = 5;
+    if bytes.first() == Some(&BULK) && bytes.len() >= HEADER {
+        let len = u32::from_le_bytes(bytes[1..HEADER].try_into().ok()?) as usize;
+        if len == bytes.len() - HEADER {
+            bytes.drain(..HEADER);
+            return Some(Value::BulkString(bytes));
+        }
+        return None;
+    }
+    decode(&bytes)
+}
+
 /// Deeper nesting than any server reply has is taken as corruption.
 const MAX_DEPTH: usize = 64;
 
@@ -237,7 +251,8 @@ mod tests {
         ];
         for value in values {
             let bytes = encode(&value).unwrap();
-            assert_eq!(decode(&bytes), Some(value));
+            assert_eq!(decode(&bytes), Some(value.clone()));
+            assert_eq!(decode_owned(bytes), Some(value));
         }
     }
 
@@ -256,6 +271,7 @@ mod tests {
         assert_eq!(decode(&[ARRAY, 255, 255, 255, 255]), None);
         assert_eq!(decode(&[NIL, NIL]), None);
         assert_eq!(decode(&[99]), None);
+        assert_eq!(decode_owned(vec![BULK, 9, 0, 0, 0, b'x']), None);
         assert_eq!(decode(&[ARRAY, 1, 0, 0, 0].repeat(100)), None);
     }
 }

@@ -1,0 +1,194 @@
+//! The tracking cache against its peers, in one run against one private
+//! redis-server: cached GET hit throughput with 1 and 64 tasks for
+//! nearcache (native store) and the redis crate's own `cache-aio` cache,
+//! uncached GET through the redis crate, and the invalidation delay (a write
+//! by another client until the cache stops serving the old value).
+//!
+//! Run with `cargo bench -p nearcache-tests --bench cache`. Set
+//! `BENCH_SECONDS` to change the time per throughput figure (default 3).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use nearcache::{Cache, CacheBuilder};
+use nearcache_tests::redis_server::RedisServer;
+use redis::aio::MultiplexedConnection;
+use redis::caching::CacheConfig;
+use redis::{AsyncCommands, AsyncConnectionConfig};
+
+const KEYS: usize = 1_000;
+const VALUE_SIZE: usize = 100;
+const DELAY_SAMPLES: usize = 300;
+
+fn key(n: usize) -> String {
+    format!("bench:{n:06}")
+}
+
+/// A read the benchmark can drive from many tasks.
+trait Reader: Send + Sync + 'static {
+    fn read(&self, key: &str) -> impl Future<Output = Vec<u8>> + Send;
+}
+
+struct Nearcache(Cache);
+impl Reader for Nearcache {
+    async fn read(&self, key: &str) -> Vec<u8> {
+        match self.0.get(key).await.expect("nearcache get") {
+            redis::Value::BulkString(bytes) => bytes,
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+}
+
+/// A redis crate connection: uncached, or with its `cache-aio` cache on.
+struct RedisCrate(MultiplexedConnection);
+impl Reader for RedisCrate {
+    async fn read(&self, key: &str) -> Vec<u8> {
+        self.0.clone().get(key).await.expect("redis get")
+    }
+}
+
+/// Gets per second with `tasks` concurrent tasks reading random keys.
+async fn throughput<R: Reader>(reader: Arc<R>, tasks: usize, seconds: f64) -> f64 {
+    let keys: Arc<Vec<String>> = Arc::new((0..KEYS).map(key).collect());
+    let stop = Arc::new(AtomicBool::new(false));
+    let total = Arc::new(AtomicU64::new(0));
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let (reader, stop, total, keys) =
+                (Arc::clone(&reader), Arc::clone(&stop), Arc::clone(&total), Arc::clone(&keys));
+            tokio::spawn(async move {
+                let mut n = t * 7919;
+                let mut count = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    // A cached read may never return Pending (cache-aio's
+                    // hits do not): spend the coop budget in every loop alike
+                    // so each system's tasks yield to the timer that stops them.
+                    tokio::task::coop::consume_budget().await;
+                    n = (n + 7919) % KEYS;
+                    std::hint::black_box(reader.read(&keys[n]).await);
+                    count += 1;
+                }
+                total.fetch_add(count, Ordering::Relaxed);
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    total.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Longest a sample waits for a write to show; beyond it the read is stale.
+const STALE_AFTER: Duration = Duration::from_secs(1);
+
+/// Microseconds from a write's reply to the first read that sees it,
+/// reading the key in a loop; returns (p50, p99, samples still stale after
+/// STALE_AFTER).
+async fn invalidation_delay<R: Reader>(
+    reader: &R,
+    writer: &mut MultiplexedConnection,
+    salt: &str,
+) -> (f64, f64, usize) {
+    let mut samples = Vec::with_capacity(DELAY_SAMPLES);
+    let mut stale = 0;
+    for i in 0..DELAY_SAMPLES {
+        let k = key(i % KEYS);
+        let old = reader.read(&k).await;
+        let new = format!("{salt}{i:0width$}", width = VALUE_SIZE - salt.len()).into_bytes();
+        assert_ne!(old, new);
+        let _: () = writer.set(&k, &new).await.unwrap();
+        let written = Instant::now();
+        while reader.read(&k).await != new {
+            if written.elapsed() > STALE_AFTER {
+                stale += 1;
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        samples.push(written.elapsed().as_secs_f64() * 1e6);
+    }
+    samples.sort_by(f64::total_cmp);
+    (samples[samples.len() / 2], samples[samples.len() * 99 / 100], stale)
+}
+
+fn main() {
+    let seconds: f64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(run(seconds));
+}
+
+async fn run(seconds: f64) {
+    let server = RedisServer::start(&[]);
+    let resp3 = redis::Client::open(format!("{}/?protocol=resp3", server.url())).unwrap();
+    let mut writer = server.client().get_multiplexed_async_connection().await.unwrap();
+    let value = vec![b'v'; VALUE_SIZE];
+    for n in 0..KEYS {
+        let _: () = writer.set(key(n), &value).await.unwrap();
+    }
+
+    let nearcache = Arc::new(Nearcache(CacheBuilder::new(server.url()).build().await.unwrap()));
+    let cache_aio = Arc::new(RedisCrate(
+        resp3
+            .get_multiplexed_async_connection_with_config(
+                &AsyncConnectionConfig::new().set_cache_config(CacheConfig::new()),
+            )
+            .await
+            .unwrap(),
+    ));
+    let uncached = Arc::new(RedisCrate(server.client().get_multiplexed_async_connection().await.unwrap()));
+    // Warm both caches: every key once.
+    for n in 0..KEYS {
+        nearcache.read(&key(n)).await;
+        cache_aio.read(&key(n)).await;
+    }
+
+    println!(
+        "cached GET hits/s, {KEYS} keys of {VALUE_SIZE} B, {seconds} s each, multi-thread runtime ({} workers)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("{:<28} {:>14} {:>14}", "system", "1 task", "64 tasks");
+    let mut rows = Vec::new();
+    for (name, one, many) in [
+        (
+            "nearcache (native store)",
+            throughput(Arc::clone(&nearcache), 1, seconds).await,
+            throughput(Arc::clone(&nearcache), 64, seconds).await,
+        ),
+        (
+            "redis crate cache-aio",
+            throughput(Arc::clone(&cache_aio), 1, seconds).await,
+            throughput(Arc::clone(&cache_aio), 64, seconds).await,
+        ),
+        (
+            "redis crate, uncached GET",
+            throughput(Arc::clone(&uncached), 1, seconds).await,
+            throughput(Arc::clone(&uncached), 64, seconds).await,
+        ),
+    ] {
+        println!("{name:<28} {one:>14.0} {many:>14.0}");
+        rows.push((one, many));
+    }
+    let (near, aio, raw) = (rows[0], rows[1], rows[2]);
+    println!(
+        "ratios: nearcache / cache-aio = {:.1}x (1 task), {:.1}x (64 tasks); nearcache / uncached = {:.0}x, {:.0}x",
+        near.0 / aio.0,
+        near.1 / aio.1,
+        near.0 / raw.0,
+        near.1 / raw.1
+    );
+    let stats = nearcache.0.stats();
+    assert_eq!(stats.misses, KEYS as u64, "the nearcache run was not all hits after warm-up");
+
+    for (name, (p50, p99, stale)) in [
+        ("nearcache", invalidation_delay(&*nearcache, &mut writer, "n").await),
+        ("cache-aio", invalidation_delay(&*cache_aio, &mut writer, "a").await),
+    ] {
+        println!(
+            "invalidation delay, {name}: p50 {p50:.0} us, p99 {p99:.0} us, {stale} of {DELAY_SAMPLES} still stale after {STALE_AFTER:?}"
+        );
+    }
+}
