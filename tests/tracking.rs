@@ -438,3 +438,37 @@ async fn bad_input_is_a_clear_error() {
 async fn cache_error(cache: &Cache, parts: &[&str]) -> String {
     cache.cached(&command(parts)).await.unwrap_err().to_string()
 }
+
+#[tokio::test]
+async fn url_credentials_and_database_are_honoured() {
+    let server = RedisServer::start(&["--requirepass", "s3cret"]);
+    let port = server.port();
+    let cache = CacheBuilder::new(format!("redis://:s3cret@127.0.0.1:{port}/3")).build().await.unwrap();
+    cache.set("k", "in db 3").await.unwrap();
+    let db3 = redis::Client::open(format!("redis://:s3cret@127.0.0.1:{port}/3?protocol=resp3")).unwrap();
+    let mut db3 = db3.get_multiplexed_async_connection().await.unwrap();
+    assert_eq!(run(&mut db3, &["GET", "k"]).await, Value::BulkString(b"in db 3".to_vec()));
+    assert_eq!(cache.get("k").await.unwrap(), Value::BulkString(b"in db 3".to_vec()));
+    // Tracking works in a non-zero database too.
+    run(&mut db3, &["SET", "k", "changed"]).await;
+    drain(&cache).await;
+    assert_eq!(cache.get("k").await.unwrap(), Value::BulkString(b"changed".to_vec()));
+
+    let wrong = CacheBuilder::new(format!("redis://:wrong@127.0.0.1:{port}")).build().await.err().unwrap();
+    assert!(wrong.to_string().starts_with("cannot connect to Redis at redis://:***@127.0.0.1:"), "{wrong}");
+}
+
+#[tokio::test]
+async fn rediss_connects_over_tls_and_tracks() {
+    let (server, certificate) = RedisServer::start_tls();
+    let url = format!("rediss://127.0.0.1:{}", server.port());
+    let cache = CacheBuilder::new(&url).tls_root_certificate(certificate.clone()).build().await.unwrap();
+    cache.set("k", "over tls").await.unwrap();
+    assert_eq!(cache.get("k").await.unwrap(), Value::BulkString(b"over tls".to_vec()));
+    assert_eq!(cache.get("k").await.unwrap(), Value::BulkString(b"over tls".to_vec()));
+    assert_eq!(cache.stats().hits, 1);
+    // An untrusted certificate is refused, with the reason.
+    let untrusted = CacheBuilder::new(&url).timeouts(Duration::from_secs(2), Duration::from_secs(2)).build().await;
+    let error = untrusted.err().expect("a self-signed certificate is not trusted by default").to_string();
+    assert!(error.starts_with("cannot connect to Redis at rediss://127.0.0.1:"), "{error}");
+}

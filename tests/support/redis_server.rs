@@ -11,6 +11,8 @@ pub struct RedisServer {
     dir: PathBuf,
     child: Option<Child>,
     extra: Vec<String>,
+    /// Serve TLS only, with this certificate and key.
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Whether `redis-server` is on PATH.
@@ -32,12 +34,53 @@ impl RedisServer {
         assert!(available(), "redis-server is not on PATH: install it (apt-get install redis-server)");
         let dir = std::env::temp_dir().join(format!("nearcache-redis-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).expect("create the server's directory");
-        let mut server =
-            RedisServer { port: 0, dir, child: None, extra: extra.iter().map(|s| (*s).to_owned()).collect() };
+        let mut server = RedisServer {
+            port: 0,
+            dir,
+            child: None,
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+            tls: None,
+        };
+        server.run_on_a_free_port();
+        server
+    }
+
+    /// Starts a server that speaks only TLS, with a fresh certificate for
+    /// 127.0.0.1 signed by a fresh CA (made with `openssl`). Returns the
+    /// server and the CA certificate (PEM), which clients must trust.
+    pub fn start_tls() -> (RedisServer, Vec<u8>) {
+        assert!(available(), "redis-server is not on PATH: install it (apt-get install redis-server)");
+        let dir = std::env::temp_dir().join(format!("nearcache-redis-tls-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&dir).expect("create the server's directory");
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").expect("write the SAN extension");
+        // A CA, and a server certificate for 127.0.0.1 that it signs.
+        let steps = [
+            "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=nearcache-test-ca -keyout ca.key -out ca.pem",
+            "req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout key.pem -out server.csr",
+            "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile san.cnf -out cert.pem",
+        ];
+        for step in steps {
+            let made = Command::new("openssl")
+                .args(step.split_whitespace())
+                .current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(made, "openssl {step} failed: install openssl (apt-get install openssl)");
+        }
+        let pem = std::fs::read(dir.join("ca.pem")).expect("read the CA certificate");
+        let mut server = RedisServer { port: 0, dir, child: None, extra: Vec::new(), tls: Some((cert, key)) };
+        server.run_on_a_free_port();
+        (server, pem)
+    }
+
+    fn run_on_a_free_port(&mut self) {
         for _ in 0..5 {
-            server.port = free_port();
-            if server.spawn() {
-                return server;
+            self.port = free_port();
+            if self.spawn() {
+                return;
             }
         }
         panic!("redis-server did not start");
@@ -45,8 +88,18 @@ impl RedisServer {
 
     /// Starts the process on `self.port`; waits for "Ready to accept connections".
     fn spawn(&mut self) -> bool {
-        let mut child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        let mut command = Command::new("redis-server");
+        match &self.tls {
+            None => command.args(["--port", &self.port.to_string()]),
+            Some((cert, key)) => command
+                .args(["--port", "0", "--tls-port", &self.port.to_string(), "--tls-auth-clients", "no"])
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key),
+        };
+        let mut child = command
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--enable-debug-command", "yes"])
             .arg("--dir")
             .arg(&self.dir)

@@ -37,6 +37,7 @@ pub struct CacheBuilder {
     sweep_interval: Duration,
     timeouts: Timeouts,
     max_backoff: Duration,
+    tls_root: Option<Vec<u8>>,
 }
 
 impl CacheBuilder {
@@ -61,6 +62,7 @@ impl CacheBuilder {
             sweep_interval: Duration::from_secs(1),
             timeouts: Timeouts { connect: Duration::from_secs(2), response: Duration::from_secs(5) },
             max_backoff: Duration::from_secs(1),
+            tls_root: None,
         }
     }
 
@@ -120,10 +122,23 @@ impl CacheBuilder {
         self
     }
 
+    /// For `rediss://`: trust this CA certificate (PEM) instead of the
+    /// platform's roots, e.g. for a server with a private CA.
+    pub fn tls_root_certificate(mut self, pem: Vec<u8>) -> Self {
+        self.tls_root = Some(pem);
+        self
+    }
+
     /// Checks the options, makes the backend's shards, connects, and turns
     /// tracking on.
-    pub async fn build(self) -> Result<Cache, Error> {
-        let info = parse_url(&self.url)?;
+    pub async fn build(mut self) -> Result<Cache, Error> {
+        let mut info = parse_url(&self.url)?;
+        if let Some(pem) = self.tls_root.take() {
+            let certificates = redis::TlsCertificates { client_tls: None, root_cert: Some(pem) };
+            let client = redis::Client::build_with_tls(info, certificates)
+                .map_err(|e| Error::InvalidOption { option: "tls_root_certificate", reason: e.to_string() })?;
+            info = client.get_connection_info().clone();
+        }
         let shards = self.shards.unwrap_or_else(Self::default_shards);
         if !(1..=1024).contains(&shards) {
             return Err(Error::InvalidOption { option: "shards", reason: format!("expected 1 to 1024, got {shards}") });
