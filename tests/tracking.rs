@@ -472,3 +472,103 @@ async fn rediss_connects_over_tls_and_tracks() {
     let error = untrusted.err().expect("a self-signed certificate is not trusted by default").to_string();
     assert!(error.starts_with("cannot connect to Redis at rediss://127.0.0.1:"), "{error}");
 }
+
+/// The native store, failing every call while `failing` is set, as a
+/// trapped wasm instance would (and losing its entries, as the contract says).
+struct Flaky {
+    store: nearcache::NativeBackend,
+    failing: Arc<AtomicBool>,
+}
+
+impl Flaky {
+    fn check(&mut self, call: &'static str) -> Result<(), nearcache::BackendError> {
+        if self.failing.load(Ordering::SeqCst) {
+            self.store.store().flush();
+            return Err(nearcache::BackendError::Failed { call, reason: "injected failure".into() });
+        }
+        Ok(())
+    }
+}
+
+impl nearcache::Backend for Flaky {
+    fn init(&mut self, options: &[(String, String)]) -> Result<(), nearcache::BackendError> {
+        self.store.init(options)
+    }
+    fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, nearcache::BackendError> {
+        self.check("get")?;
+        self.store.get(key, now_ms)
+    }
+    fn put(&mut self, key: &[u8], value: &[u8], ttl: Option<u64>, now: u64) -> Result<(), nearcache::BackendError> {
+        self.check("put")?;
+        self.store.put(key, value, ttl, now)
+    }
+    fn put_with_ref(
+        &mut self,
+        key: &[u8],
+        redis_key: &[u8],
+        value: &[u8],
+        ttl: Option<u64>,
+        now: u64,
+    ) -> Result<(), nearcache::BackendError> {
+        self.check("put-with-ref")?;
+        self.store.put_with_ref(key, redis_key, value, ttl, now)
+    }
+    fn invalidate(&mut self, keys: Option<&[Vec<u8>]>) -> Result<(), nearcache::BackendError> {
+        self.check("invalidate")?;
+        self.store.invalidate(keys)
+    }
+    fn invalidate_refs(&mut self, keys: Option<&[Vec<u8>]>) -> Result<(), nearcache::BackendError> {
+        self.check("invalidate-refs")?;
+        self.store.invalidate_refs(keys)
+    }
+    fn flush(&mut self) -> Result<(), nearcache::BackendError> {
+        self.store.flush()
+    }
+    fn stats(&mut self) -> Result<Vec<(String, u64)>, nearcache::BackendError> {
+        self.store.stats()
+    }
+    fn sweep(&mut self, now_ms: u64, max: u32) -> Result<u32, nearcache::BackendError> {
+        self.store.sweep(now_ms, max)
+    }
+    fn destroy(&mut self) -> Result<(), nearcache::BackendError> {
+        self.store.destroy()
+    }
+}
+
+struct FlakyFactory(Arc<AtomicBool>);
+
+impl nearcache::BackendFactory for FlakyFactory {
+    fn name(&self) -> String {
+        "flaky".into()
+    }
+    fn make(&self) -> Result<Box<dyn nearcache::Backend>, nearcache::BackendError> {
+        Ok(Box::new(Flaky { store: nearcache::NativeBackend::new(), failing: Arc::clone(&self.0) }))
+    }
+}
+
+#[tokio::test]
+async fn a_failing_backend_costs_hits_never_answers_or_coherence() {
+    let server = RedisServer::start(&[]);
+    let failing = Arc::new(AtomicBool::new(false));
+    let cache = CacheBuilder::new(server.url())
+        .backend(Arc::new(FlakyFactory(Arc::clone(&failing))), vec![])
+        .build()
+        .await
+        .unwrap();
+    let mut other = other(&server).await;
+    run(&mut other, &["SET", "k", "v1"]).await;
+    cache.get("k").await.unwrap();
+    assert_eq!(cache.stats().backend_stat("entries"), 1);
+
+    failing.store(true, Ordering::SeqCst);
+    // A failed get is a miss and a failed put a skipped fill: reads still answer.
+    assert_eq!(cache.get("k").await.unwrap(), Value::BulkString(b"v1".to_vec()));
+    // A failed invalidate lost the instance's entries: nothing stale survives it.
+    run(&mut other, &["SET", "k", "v2"]).await;
+    drain(&cache).await;
+    failing.store(false, Ordering::SeqCst);
+    assert_eq!(cache.get("k").await.unwrap(), Value::BulkString(b"v2".to_vec()));
+    let stats = cache.stats();
+    assert!(stats.backend_errors >= 3, "{stats:?}");
+    assert_eq!(stats.last_backend_error.as_deref(), Some("backend failed in `invalidate-refs`: injected failure"));
+}
