@@ -12,6 +12,8 @@
 //! - [`error`]: [`BackendError`], what a backend call can fail with.
 //! - [`conformance`] (feature `conformance`): the one suite every backend
 //!   must pass, with model-based property tests.
+//! - [`wasm`] (feature `wasm`): backends compiled to WebAssembly components,
+//!   run sandboxed in wasmtime.
 
 #![deny(missing_docs)]
 
@@ -19,6 +21,8 @@ pub mod backend;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 pub use backend::{Backend, BackendFactory, NativeBackend, NativeFactory};
 pub use error::BackendError;
