@@ -19,11 +19,13 @@ impl Guest for Hostile {
 
     fn put(key: CacheKey, value: Value, ttl_ms: Option<u64>, now_ms: u64) {
         if key == guest_support::TRIGGER {
-            let mut hoard: Vec<Box<[u8]>> = Vec::new();
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
             loop {
-                // Touch every chunk so no optimizer can skip the allocation.
-                hoard.push(vec![0xA5; 1 << 20].into_boxed_slice());
-                std::hint::black_box(&hoard);
+                // Only the allocation matters, not filling it: the guest
+                // must hit the memory limit long before its fuel runs out.
+                let mut chunk = Vec::with_capacity(1 << 20);
+                chunk.push(1u8);
+                hoard.push(std::hint::black_box(chunk));
             }
         }
         guest_support::put(&key, &value, ttl_ms, now_ms)
