@@ -24,7 +24,10 @@ fn check_passes_the_rust_guest() {
     assert!(stdout.contains("import wasi:cli/stderr@0.2"), "{stdout}");
     // A latency row for the hot callbacks.
     for call in ["get", "put", "invalidate-refs", "sweep"] {
-        assert!(stdout.lines().any(|line| line.starts_with(&format!("{call} "))), "no latency row for {call}:\n{stdout}");
+        assert!(
+            stdout.lines().any(|line| line.starts_with(&format!("{call} "))),
+            "no latency row for {call}:\n{stdout}"
+        );
     }
     let checks = nearcache::conformance::check_names().len();
     assert_eq!(stdout.lines().last(), Some(format!("{checks} passed, 0 failed").as_str()), "{stdout}");

@@ -218,6 +218,14 @@ fn context(loaded: &Loaded, denied: Option<usize>) -> Context {
     }
 }
 
+// The hot calls go through `TypedFunc`s typed with borrowed slices: the
+// generated `call_get` and `call_put` take `&Vec<u8>` (the WIT names its
+// lists through type aliases), which would cost a copy of every key and
+// value. Typing a `Func` is a cheap check of a few type indices, and it
+// cannot fail for a component that passed the world check at load.
+type Put<'a> = (&'a [u8], &'a [u8], Option<u64>, u64);
+type PutWithRef<'a> = (&'a [u8], &'a [u8], &'a [u8], Option<u64>, u64);
+
 impl Backend for WasmBackend {
     fn init(&mut self, options: &[(String, String)]) -> Result<(), BackendError> {
         let result = self.call("init", |store, b| b.nearcache_backend_store().call_init(store, options))?;
@@ -231,7 +239,11 @@ impl Backend for WasmBackend {
     }
 
     fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, BackendError> {
-        let value = self.call("get", |store, b| b.nearcache_backend_store().call_get(store, &key.to_vec(), now_ms))?;
+        let value = self.call("get", |store, b| {
+            let typed =
+                b.nearcache_backend_store().func_get().func().typed::<(&[u8], u64), (Option<Vec<u8>>,)>(&*store)?;
+            Ok(typed.call(store, (key, now_ms))?.0)
+        })?;
         let cap = self.cap();
         match value {
             Some(value) if value.len() > cap => Err(self.fail("get", Cause::ValueOverCap { size: value.len(), cap })),
@@ -246,7 +258,8 @@ impl Backend for WasmBackend {
             return self.invalidate(Some(&[key.to_vec()]));
         }
         self.call("put", |store, b| {
-            b.nearcache_backend_store().call_put(store, &key.to_vec(), &value.to_vec(), ttl_ms, now_ms)
+            let typed = b.nearcache_backend_store().func_put().func().typed::<Put<'_>, ()>(&*store)?;
+            typed.call(store, (key, value, ttl_ms, now_ms))
         })
     }
 
@@ -262,14 +275,8 @@ impl Backend for WasmBackend {
             return self.invalidate(Some(&[key.to_vec()]));
         }
         self.call("put-with-ref", |store, b| {
-            b.nearcache_backend_store().call_put_with_ref(
-                store,
-                &key.to_vec(),
-                &redis_key.to_vec(),
-                &value.to_vec(),
-                ttl_ms,
-                now_ms,
-            )
+            let typed = b.nearcache_backend_store().func_put_with_ref().func().typed::<PutWithRef<'_>, ()>(&*store)?;
+            typed.call(store, (key, redis_key, value, ttl_ms, now_ms))
         })
     }
 
