@@ -25,7 +25,13 @@ fn main() {
     hostile.sort();
     crates.extend(hostile.iter().cloned());
 
-    for path in [guests.join("Cargo.toml"), guests.join("Cargo.lock"), guests.join("support"), root.join("wit")] {
+    for path in [
+        guests.join("Cargo.toml"),
+        guests.join("Cargo.lock"),
+        guests.join("support"),
+        guests.join("hostile"),
+        root.join("wit"),
+    ] {
         println!("cargo:rerun-if-changed={}", path.display());
     }
     println!("cargo:rerun-if-changed={}", root.join("runtime/store/src").display());

@@ -151,6 +151,26 @@ fn hostile_sleep_in_invalidate() {
     assert_replaced_and_serving(&mut backend, b"before");
 }
 
+/// With fuel out of the way, the wall-clock limit (epoch interruption,
+/// driven by the engine's ticker thread) stops a guest that never returns.
+#[test]
+fn wall_clock_limit_stops_a_loop_that_fuel_would_not() {
+    let limits = Limits { fuel_per_call: u64::MAX, wall_time_per_call: Duration::from_millis(100), ..limits() };
+    let engine = WasmEngine::new(limits).expect("engine");
+    let factory = WasmFactory::load_file(&engine, guests::HOSTILE_LOOP_IN_GET).expect("load");
+    let mut backend = started(&factory);
+    let t = Instant::now();
+    match backend.get(TRIGGER, NOW) {
+        Err(BackendError::Failed { reason, .. }) => {
+            assert!(reason.contains("ran past the 100 ms wall-clock limit"), "{reason}");
+        }
+        other => panic!("expected a wall-clock failure, got {other:?}"),
+    }
+    let elapsed = t.elapsed();
+    assert!(elapsed >= Duration::from_millis(80), "interrupted early, after {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "interrupted late, after {elapsed:?}");
+}
+
 /// Every call traps: each failure restarts the instance, until the
 /// quarantine window fills; then calls fail at once, naming the reason.
 #[test]

@@ -40,7 +40,8 @@ pub enum Cause {
     /// The guest panicked (a Rust guest's panic is an `unreachable` trap
     /// whose backtrace runs through the panic machinery).
     Panic,
-    /// Any other trap or host-side error; the message is wasmtime's.
+    /// Any other trap (wasmtime's message, `wasm trap: ...`) or error from
+    /// a host function (its own message, e.g. a forbidden sleep).
     Trap(String),
 }
 
@@ -59,7 +60,7 @@ impl fmt::Display for Cause {
             Cause::Panic => {
                 write!(f, "panic: the guest panicked (wasm `unreachable` reached through its panic handler)")
             }
-            Cause::Trap(message) => write!(f, "trap: {message}"),
+            Cause::Trap(message) => f.write_str(message),
         }
     }
 }

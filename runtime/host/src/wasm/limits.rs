@@ -8,7 +8,7 @@ use std::time::Duration;
 pub struct Limits {
     /// Linear memory per instance, all of its memories together, in bytes.
     pub memory_bytes: usize,
-    /// Table elements per instance, all of its tables together.
+    /// Elements per table (function references, for indirect calls).
     pub table_elements: usize,
     /// CPU per call, in wasmtime fuel units (about one per wasm
     /// instruction). Deterministic, so a busy machine never fails a call

@@ -40,9 +40,10 @@ impl WasiView for State {
     }
 }
 
-/// Bounds an instance's linear memory, all memories together, and records
-/// growth it denies: a guest's allocator that cannot grow aborts with an
-/// `unreachable` trap, and this record is how the host knows the cause.
+/// Bounds an instance's linear memory, all memories together, and the size
+/// of each of its tables. Records the memory growth it denies: a guest's
+/// allocator that cannot grow aborts with an `unreachable` trap, and this
+/// record is how the host knows the cause.
 pub(crate) struct MemoryLimiter {
     limit: usize,
     table_limit: usize,
