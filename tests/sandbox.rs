@@ -171,6 +171,23 @@ fn wall_clock_limit_stops_a_loop_that_fuel_would_not() {
     assert!(elapsed < Duration::from_secs(5), "interrupted late, after {elapsed:?}");
 }
 
+/// The `host.log` import works, and a flood of records is rate-limited
+/// rather than slowing the call or filling the host's log.
+#[test]
+fn hostile_log_flood() {
+    let factory = load(guests::HOSTILE_LOG_FLOOD);
+    assert!(factory.info().imports.iter().any(|i| i.starts_with("nearcache:backend/host@")));
+    let mut backend = started(&factory);
+    let t = Instant::now();
+    assert_eq!(backend.get(TRIGGER, NOW).expect("logging is not a failure"), Some(b"logged".to_vec()));
+    assert!(t.elapsed() < Duration::from_secs(2), "logging took {:?}", t.elapsed());
+    let allowed = u64::from(limits().log_records_per_second);
+    let dropped = backend.log_records_dropped();
+    // A burst of `allowed` records passes, plus what refills during the call.
+    assert!(dropped >= 10_000 - 2 * allowed && dropped < 10_000, "dropped {dropped}");
+    assert_eq!(backend.health().failures, 0);
+}
+
 /// Every call traps: each failure restarts the instance, until the
 /// quarantine window fills; then calls fail at once, naming the reason.
 #[test]

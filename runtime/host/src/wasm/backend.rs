@@ -83,6 +83,12 @@ impl WasmBackend {
         &self.health
     }
 
+    /// Log records the current instance wrote over its rate limit, and the
+    /// host dropped.
+    pub fn log_records_dropped(&self) -> u64 {
+        self.instance.as_ref().map_or(0, |instance| instance.store.data().log.dropped_total())
+    }
+
     /// The backend's name (the component's).
     pub fn name(&self) -> &str {
         &self.loaded.name

@@ -16,12 +16,14 @@ pub(crate) struct LogLimiter {
     refilled: Instant,
     /// Records dropped since the last one written; reported with the next.
     dropped: u64,
+    /// Records dropped over the instance's life.
+    dropped_total: u64,
 }
 
 impl LogLimiter {
     pub(crate) fn new(records_per_second: u32) -> LogLimiter {
         let rate = f64::from(records_per_second);
-        LogLimiter { rate, tokens: rate, refilled: Instant::now(), dropped: 0 }
+        LogLimiter { rate, tokens: rate, refilled: Instant::now(), dropped: 0, dropped_total: 0 }
     }
 
     /// Whether a record may be written now; if so, how many were dropped
@@ -35,8 +37,14 @@ impl LogLimiter {
             Some(std::mem::take(&mut self.dropped))
         } else {
             self.dropped += 1;
+            self.dropped_total += 1;
             None
         }
+    }
+
+    /// Records dropped over the instance's life.
+    pub(crate) fn dropped_total(&self) -> u64 {
+        self.dropped_total
     }
 }
 
