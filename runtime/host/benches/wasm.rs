@@ -73,6 +73,39 @@ fn per_call(c: &mut Criterion) {
         group.finish();
     }
 
+    // Two threads, one instance each (a wasm Store runs one call at a
+    // time): the time per round of one get on each thread, so perfect
+    // scaling reads as the one-thread time.
+    let value = vec![0x5Au8; 100];
+    let mut group = c.benchmark_group("get-hit-2-threads/100B");
+    for (name, first) in backends(&factory) {
+        let (_, second) = backends(&factory).into_iter().find(|(n, _)| *n == name).expect("same kind");
+        let mut pair = [first, second];
+        for backend in &mut pair {
+            for key in &keys {
+                backend.put(key, &value, None, 0).unwrap();
+            }
+        }
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter_custom(|iters| {
+                let started = std::time::Instant::now();
+                std::thread::scope(|scope| {
+                    for backend in &mut pair {
+                        let keys = &keys;
+                        scope.spawn(move || {
+                            for i in 0..iters {
+                                let key = &keys[usize::try_from(i).unwrap_or(0) % RESIDENT];
+                                black_box(backend.get(key, 1).unwrap());
+                            }
+                        });
+                    }
+                });
+                started.elapsed()
+            });
+        });
+    }
+    group.finish();
+
     let mut group = c.benchmark_group("empty-call");
     for (name, mut backend) in backends(&factory) {
         group.bench_function(BenchmarkId::new("get-miss", name), |b| {
