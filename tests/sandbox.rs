@@ -248,6 +248,16 @@ fn hostile_import_socket() {
     assert!(error.to_string().contains("wasi:sockets/"), "{error}");
 }
 
+/// Right export name, wrong shape: refused at load, naming the mismatch.
+#[test]
+fn hostile_wrong_world() {
+    let error = load_error(guests::HOSTILE_WRONG_WORLD);
+    assert!(matches!(error, LoadError::Incompatible(_)), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("does not match the backend world"), "{message}");
+    assert!(!message.contains('\n'), "not one line: {message}");
+}
+
 #[test]
 fn hostile_init_error() {
     let factory = load(guests::HOSTILE_INIT_ERROR);
