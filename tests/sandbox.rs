@@ -248,6 +248,23 @@ fn hostile_import_socket() {
     assert!(error.to_string().contains("wasi:sockets/"), "{error}");
 }
 
+/// The host never hands the guest a value it could not take back: a put
+/// over the cap stores nothing and drops the key's old entry, as a put
+/// that cannot store must.
+#[test]
+fn put_over_the_cap_is_not_stored_and_drops_the_old_entry() {
+    let engine = WasmEngine::new(Limits { max_value_bytes: 16, ..limits() }).expect("engine");
+    let factory = WasmFactory::load_file(&engine, guests::RUST_STORE).expect("load");
+    let mut backend = started(&factory);
+    backend.put(b"k", b"small", None, NOW).unwrap();
+    backend.put_with_ref(b"r", b"redis-key", b"small", None, NOW).unwrap();
+    backend.put(b"k", &[7; 17], None, NOW).expect("not a failure");
+    backend.put_with_ref(b"r", b"redis-key", &[7; 17], None, NOW).expect("not a failure");
+    assert_eq!(backend.get(b"k", NOW).unwrap(), None);
+    assert_eq!(backend.get(b"r", NOW).unwrap(), None);
+    assert_eq!(backend.health().failures, 0);
+}
+
 /// Right export name, wrong shape: refused at load, naming the mismatch.
 #[test]
 fn hostile_wrong_world() {
