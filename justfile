@@ -27,6 +27,11 @@ test-conformance:
 # Criterion benchmarks (figures go into BENCHMARKS.md).
 bench:
     cargo bench -p nearcache-store --bench store
+    cargo bench -p nearcache --bench wasm
+
+# Load a backend component and run the conformance suite on it.
+check BACKEND:
+    cargo run --release -p nearcache -- check {{BACKEND}}
 
 # Build the wasm guests (the tests also build them on demand).
 guests:

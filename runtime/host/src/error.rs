@@ -20,6 +20,13 @@ pub enum BackendError {
         /// What went wrong.
         reason: String,
     },
+    /// The backend failed too often and is no longer called; the reason is
+    /// the failure that decided it.
+    #[error("backend quarantined after repeated failures; last: {reason}")]
+    Quarantined {
+        /// The last failure.
+        reason: String,
+    },
 }
 
 /// Why a cache operation failed.

@@ -20,6 +20,8 @@
 //! - [`stats`]: [`CacheStats`], what the cache has done.
 //! - [`conformance`] (feature `conformance`): the one suite every backend
 //!   must pass, with model-based property tests.
+//! - [`wasm`] (feature `wasm`): backends compiled to WebAssembly components,
+//!   run sandboxed in wasmtime.
 
 #![deny(missing_docs)]
 
@@ -36,6 +38,8 @@ mod reply;
 mod shards;
 pub mod stats;
 pub mod tracking;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 pub use backend::{Backend, BackendFactory, NativeBackend, NativeFactory};
 pub use builder::CacheBuilder;

@@ -1,0 +1,66 @@
+//! A hostile guest. Recurses without bound in `get` of the trigger key.
+//!
+//! Every other callback behaves like the reference store.
+
+wit_bindgen::generate!({ path: "../../../wit", world: "backend" });
+
+use exports::nearcache::backend::store::{CacheKey, Guest, RedisKey, Value};
+
+/// Calls itself through a pointer the optimizer cannot see through, so the
+/// recursion is neither a loop nor a tail call: every level is a wasm frame.
+static NEXT: fn(u32) -> u32 = descend;
+
+fn descend(depth: u32) -> u32 {
+    // SAFETY: a read of a valid, initialized static.
+    let next = unsafe { std::ptr::read_volatile(&NEXT) };
+    next(depth.wrapping_add(1)) ^ depth
+}
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn init(options: Vec<(String, String)>) -> Result<(), String> {
+        guest_support::init(options)
+    }
+
+    fn get(key: CacheKey, now_ms: u64) -> Option<Value> {
+        if guest_support::is_trigger(&key) {
+            return Some(descend(0).to_le_bytes().to_vec());
+        }
+        guest_support::get(&key, now_ms)
+    }
+
+    fn put(key: CacheKey, value: Value, ttl_ms: Option<u64>, now_ms: u64) {
+        guest_support::put(&key, &value, ttl_ms, now_ms)
+    }
+
+    fn put_with_ref(key: CacheKey, redis_key: RedisKey, value: Value, ttl_ms: Option<u64>, now_ms: u64) {
+        guest_support::put_with_ref(&key, &redis_key, &value, ttl_ms, now_ms)
+    }
+
+    fn invalidate(keys: Option<Vec<CacheKey>>) {
+        guest_support::invalidate(keys)
+    }
+
+    fn invalidate_refs(redis_keys: Option<Vec<RedisKey>>) {
+        guest_support::invalidate_refs(redis_keys)
+    }
+
+    fn flush() {
+        guest_support::flush()
+    }
+
+    fn stats() -> Vec<(String, u64)> {
+        guest_support::stats()
+    }
+
+    fn sweep(now_ms: u64, max: u32) -> u32 {
+        guest_support::sweep(now_ms, max)
+    }
+
+    fn destroy() {
+        guest_support::destroy()
+    }
+}
+
+export!(Hostile);

@@ -1,0 +1,162 @@
+//! The wasm backend against the native store, through the same `Backend`
+//! trait: per-call cost of get and put, an empty-ish call, instantiation,
+//! and compilation. Figures and the command are in BENCHMARKS.md.
+//!
+//! Run: `cargo bench -p nearcache --bench wasm`
+
+#![allow(missing_docs, reason = "criterion_group! generates an undocumented public function")]
+
+#[path = "../tests/support/rust_guest.rs"]
+mod rust_guest;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use nearcache::wasm::{ArtifactCache, Limits, WasmEngine, WasmFactory};
+use nearcache::{Backend, NativeBackend};
+
+/// Entries resident during the per-call benchmarks.
+const RESIDENT: usize = 1000;
+const VALUE_SIZES: [usize; 2] = [100, 4096];
+
+/// 16-byte keys.
+fn keys() -> Vec<Vec<u8>> {
+    (0..RESIDENT).map(|i| format!("key:{i:012}").into_bytes()).collect()
+}
+
+fn options() -> Vec<(String, String)> {
+    vec![("max-entries".to_owned(), "100000".to_owned())]
+}
+
+fn backends(factory: &WasmFactory) -> [(&'static str, Box<dyn Backend>); 2] {
+    let mut native: Box<dyn Backend> = Box::new(NativeBackend::new());
+    let mut wasm: Box<dyn Backend> = Box::new(factory.instantiate().expect("instantiate"));
+    native.init(&options()).expect("init");
+    wasm.init(&options()).expect("init");
+    [("native", native), ("wasm", wasm)]
+}
+
+fn per_call(c: &mut Criterion) {
+    let engine = WasmEngine::new(Limits::default()).expect("engine");
+    let factory = WasmFactory::load_file(&engine, rust_guest::rust_store()).expect("load");
+    let keys = keys();
+    for size in VALUE_SIZES {
+        let value = vec![0x5Au8; size];
+        let mut group = c.benchmark_group(format!("get-hit/{size}B"));
+        group.throughput(Throughput::Elements(1));
+        for (name, mut backend) in backends(&factory) {
+            for key in &keys {
+                backend.put(key, &value, None, 0).unwrap();
+            }
+            let mut i = 0;
+            group.bench_function(BenchmarkId::from_parameter(name), |b| {
+                b.iter(|| {
+                    i = (i + 1) % RESIDENT;
+                    black_box(backend.get(&keys[i], 1).unwrap())
+                });
+            });
+        }
+        group.finish();
+
+        let mut group = c.benchmark_group(format!("put/{size}B"));
+        group.throughput(Throughput::Elements(1));
+        for (name, mut backend) in backends(&factory) {
+            let mut i = 0;
+            group.bench_function(BenchmarkId::from_parameter(name), |b| {
+                b.iter(|| {
+                    i = (i + 1) % RESIDENT;
+                    backend.put(&keys[i], &value, None, 1).unwrap();
+                });
+            });
+        }
+        group.finish();
+    }
+
+    // Two threads, one instance each (a wasm Store runs one call at a
+    // time): the time per round of one get on each thread, so perfect
+    // scaling reads as the one-thread time.
+    let value = vec![0x5Au8; 100];
+    let mut group = c.benchmark_group("get-hit-2-threads/100B");
+    for (name, first) in backends(&factory) {
+        let (_, second) = backends(&factory).into_iter().find(|(n, _)| *n == name).expect("same kind");
+        let mut pair = [first, second];
+        for backend in &mut pair {
+            for key in &keys {
+                backend.put(key, &value, None, 0).unwrap();
+            }
+        }
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter_custom(|iters| {
+                let started = std::time::Instant::now();
+                std::thread::scope(|scope| {
+                    for backend in &mut pair {
+                        let keys = &keys;
+                        scope.spawn(move || {
+                            for i in 0..iters {
+                                let key = &keys[usize::try_from(i).unwrap_or(0) % RESIDENT];
+                                black_box(backend.get(key, 1).unwrap());
+                            }
+                        });
+                    }
+                });
+                started.elapsed()
+            });
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("empty-call");
+    for (name, mut backend) in backends(&factory) {
+        group.bench_function(BenchmarkId::new("get-miss", name), |b| {
+            b.iter(|| black_box(backend.get(b"absent-key-00000", 1).unwrap()));
+        });
+        group.bench_function(BenchmarkId::new("sweep-nothing", name), |b| {
+            b.iter(|| black_box(backend.sweep(1, 1).unwrap()));
+        });
+    }
+    group.finish();
+}
+
+fn lifecycle(c: &mut Criterion) {
+    let wasm = std::fs::read(rust_guest::rust_store()).expect("read the guest");
+    let cache_dir = tempfile::tempdir().expect("tempdir");
+    let engine = WasmEngine::new(Limits::default())
+        .expect("engine")
+        .with_artifact_cache(ArtifactCache::open(cache_dir.path().join("artifacts")).expect("cache"));
+    // Warm the cache.
+    let factory = WasmFactory::load_bytes(&engine, "rust-store", &wasm).expect("load");
+
+    let mut group = c.benchmark_group("lifecycle");
+    group.bench_function("instantiate+init", |b| {
+        b.iter(|| {
+            let mut backend = factory.instantiate().unwrap();
+            backend.init(&options()).unwrap();
+            black_box(backend)
+        });
+    });
+    group.bench_function("load-from-cached-artifact", |b| {
+        b.iter(|| {
+            let factory = WasmFactory::load_bytes(&engine, "rust-store", &wasm).unwrap();
+            assert!(factory.info().from_cache);
+            black_box(factory)
+        });
+    });
+    group.bench_function("load-from-cached-artifact+instantiate+init", |b| {
+        b.iter(|| {
+            let factory = WasmFactory::load_bytes(&engine, "rust-store", &wasm).unwrap();
+            let mut backend = factory.instantiate().unwrap();
+            backend.init(&options()).unwrap();
+            black_box(backend)
+        });
+    });
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    let uncached = WasmEngine::new(Limits::default()).expect("engine");
+    group.bench_function("compile-from-bytes", |b| {
+        b.iter(|| black_box(WasmFactory::load_bytes(&uncached, "rust-store", &wasm).unwrap()));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, per_call, lifecycle);
+criterion_main!(benches);

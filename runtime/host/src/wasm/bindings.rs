@@ -1,0 +1,19 @@
+//! The `bindgen!` output for `wit/backend.wit`, kept apart from hand-written
+//! code. Only what the host uses is re-exported.
+
+// Private, and re-exported only within the crate, so none of the generated
+// items is public API and `missing_docs` does not apply to them.
+mod generated {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "backend",
+    });
+}
+
+pub(crate) use generated::nearcache::backend::host::{Host, Level, add_to_linker};
+pub(crate) use generated::{Backend, BackendPre};
+
+/// The export the backend world requires, without its version.
+pub(crate) const STORE_EXPORT: &str = "nearcache:backend/store";
+/// The import the backend world provides, without its version.
+pub(crate) const HOST_IMPORT: &str = "nearcache:backend/host";

@@ -1,0 +1,130 @@
+//! Why a call into a guest failed, read from a wasmtime error.
+
+use std::fmt;
+
+use wasmtime::{Trap, WasmBacktrace};
+
+/// The cause of a failed call, as the host reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cause {
+    /// The call used its whole fuel budget.
+    OutOfFuel {
+        /// The budget.
+        fuel: u64,
+    },
+    /// The call ran past its wall-clock deadline.
+    OutOfTime {
+        /// The deadline, in milliseconds.
+        limit_ms: u64,
+    },
+    /// The guest asked for more linear memory than its limit.
+    MemoryLimit {
+        /// The size the guest asked to grow to, all memories together.
+        requested: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The wasm stack overflowed.
+    StackOverflow {
+        /// The stack size.
+        limit: usize,
+    },
+    /// `get` returned a value larger than the cap.
+    ValueOverCap {
+        /// The value's size.
+        size: usize,
+        /// The cap.
+        cap: usize,
+    },
+    /// The guest panicked (a Rust guest's panic is an `unreachable` trap
+    /// whose backtrace runs through the panic machinery).
+    Panic,
+    /// Any other trap (wasmtime's message, `wasm trap: ...`) or error from
+    /// a host function (its own message, e.g. a forbidden sleep).
+    Trap(String),
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::OutOfFuel { fuel } => write!(f, "out of CPU: used all {fuel} fuel allowed per call"),
+            Cause::OutOfTime { limit_ms } => {
+                write!(f, "out of CPU: ran past the {limit_ms} ms wall-clock limit per call")
+            }
+            Cause::MemoryLimit { requested, limit } => {
+                write!(f, "memory limit: asked for {requested} bytes of linear memory, the limit is {limit}")
+            }
+            Cause::StackOverflow { limit } => write!(f, "stack overflow: the wasm stack is {limit} bytes"),
+            Cause::ValueOverCap { size, cap } => write!(f, "value over cap: returned {size} bytes, the cap is {cap}"),
+            Cause::Panic => {
+                write!(f, "panic: the guest panicked (wasm `unreachable` reached through its panic handler)")
+            }
+            Cause::Trap(message) => f.write_str(message),
+        }
+    }
+}
+
+/// A failed call: which callback, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The callback, as named in the WIT.
+    pub call: &'static str,
+    /// Why it failed.
+    pub cause: Cause,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` failed: {}", self.call, self.cause)
+    }
+}
+
+/// What the host knew when a call failed, besides the error itself.
+pub(crate) struct Context {
+    pub fuel: u64,
+    pub wall_ms: u64,
+    pub max_wasm_stack: usize,
+    /// Memory growth the limiter denied during the call, if any.
+    pub denied_memory: Option<(usize, usize)>,
+}
+
+/// Reads the cause of a failed call out of wasmtime's error.
+pub(crate) fn classify(error: &wasmtime::Error, context: &Context) -> Cause {
+    // A guest whose allocator cannot grow its memory aborts: the trap is
+    // `unreachable`, but the cause is the memory limit.
+    if let Some((requested, limit)) = context.denied_memory {
+        return Cause::MemoryLimit { requested, limit };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Cause::OutOfFuel { fuel: context.fuel },
+        Some(Trap::Interrupt) => Cause::OutOfTime { limit_ms: context.wall_ms },
+        Some(Trap::StackOverflow) => Cause::StackOverflow { limit: context.max_wasm_stack },
+        Some(Trap::UnreachableCodeReached) if went_through_panic(error) => Cause::Panic,
+        Some(trap) => Cause::Trap(with_frame(trap.to_string(), error)),
+        // A host function's error (a sleep, an exit): its own message,
+        // without the backtrace wasmtime attaches as context.
+        None => Cause::Trap(with_frame(one_line(&error.root_cause().to_string()), error)),
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn went_through_panic(error: &wasmtime::Error) -> bool {
+    error.downcast_ref::<WasmBacktrace>().is_some_and(|trace| {
+        trace.frames().iter().filter_map(|frame| frame.func_name()).any(|name| name.contains("panic"))
+    })
+}
+
+/// Adds the innermost named wasm function, when the component kept names.
+fn with_frame(message: String, error: &wasmtime::Error) -> String {
+    let innermost = error
+        .downcast_ref::<WasmBacktrace>()
+        .and_then(|trace| trace.frames().iter().find_map(|frame| frame.func_name().map(str::to_owned)));
+    match innermost {
+        Some(name) => format!("{message} (in wasm function `{name}`)"),
+        None => message,
+    }
+}

@@ -1,0 +1,119 @@
+//! Builds the guests (`guests/`, a workspace of its own) for wasm32-wasip2
+//! and tells the tests where each component is.
+//!
+//! Generates `$OUT_DIR/guests.rs` with one `&str` constant per guest (its
+//! path) and a `foreach_guest!` / `foreach_hostile_guest!` macro, so a test
+//! file can make a guest without a test a compile error.
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent().expect("tests/ is inside the repository").to_owned();
+    let guests = root.join("guests");
+
+    let mut crates = vec![guests.join("rust-store")];
+    let mut hostile: Vec<PathBuf> = fs::read_dir(guests.join("hostile"))
+        .expect("guests/hostile exists")
+        .map(|entry| entry.expect("readable guests/hostile").path())
+        .filter(|path| path.join("Cargo.toml").is_file())
+        .collect();
+    hostile.sort();
+    crates.extend(hostile.iter().cloned());
+
+    for path in [
+        guests.join("Cargo.toml"),
+        guests.join("Cargo.lock"),
+        guests.join("support"),
+        guests.join("hostile"),
+        root.join("wit"),
+    ] {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+    println!("cargo:rerun-if-changed={}", root.join("runtime/store/src").display());
+    println!("cargo:rerun-if-changed={}", root.join("runtime/store/Cargo.toml").display());
+    for krate in &crates {
+        println!("cargo:rerun-if-changed={}", krate.join("Cargo.toml").display());
+        println!("cargo:rerun-if-changed={}", krate.join("src").display());
+    }
+
+    let target_dir = guests.join("target");
+    build_guests(&guests, &target_dir);
+
+    let release = target_dir.join("wasm32-wasip2/release");
+    let mut out = String::new();
+    let mut all = Vec::new();
+    let mut hostile_names = Vec::new();
+    for krate in &crates {
+        let package = package_name(krate);
+        let ident = package.replace('-', "_");
+        let wasm = release.join(format!("{ident}.wasm"));
+        assert!(wasm.is_file(), "the guest build did not produce {}", wasm.display());
+        writeln!(out, "/// `{}`, built for wasm32-wasip2.", display_from(&root, krate)).unwrap();
+        writeln!(out, "pub const {}: &str = {:?};", ident.to_uppercase(), wasm.display().to_string()).unwrap();
+        if hostile.contains(krate) {
+            hostile_names.push(ident.clone());
+        }
+        all.push(ident);
+    }
+    writeln!(out, "{}", foreach_macro("foreach_guest", "Calls `$mac!(name)` for every guest.", &all)).unwrap();
+    let doc = "Calls `$mac!(name)` for every hostile guest.";
+    writeln!(out, "{}", foreach_macro("foreach_hostile_guest", doc, &hostile_names)).unwrap();
+
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(out_dir.join("guests.rs"), out).expect("write guests.rs");
+}
+
+fn build_guests(guests: &Path, target_dir: &Path) {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+        .arg(guests.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir)
+        .current_dir(guests);
+    // What this build script's own cargo set must not leak into the guest
+    // build: host rustflags, clippy's wrapper, and the host profile.
+    for var in
+        ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET"]
+    {
+        command.env_remove(var);
+    }
+    for (var, _) in env::vars_os() {
+        if var.to_string_lossy().starts_with("CARGO_PROFILE_") {
+            command.env_remove(var);
+        }
+    }
+    let status = command.status().expect("run cargo to build the guests");
+    assert!(
+        status.success(),
+        "building the guests failed ({status}); is the wasm32-wasip2 target installed? \
+         (`rustup target add wasm32-wasip2`)"
+    );
+}
+
+fn package_name(krate: &Path) -> String {
+    let manifest = fs::read_to_string(krate.join("Cargo.toml")).expect("read a guest's Cargo.toml");
+    manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("name = "))
+        .map(|name| name.trim().trim_matches('"').to_owned())
+        .expect("a guest's Cargo.toml has a `name = ...` line")
+}
+
+fn display_from(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
+}
+
+fn foreach_macro(name: &str, doc: &str, idents: &[String]) -> String {
+    let mut text = format!("/// {doc}\n#[macro_export]\nmacro_rules! {name} {{\n    ($mac:ident) => {{\n");
+    for ident in idents {
+        writeln!(text, "        $mac!({ident});").unwrap();
+    }
+    text.push_str("    };\n}\n");
+    text
+}

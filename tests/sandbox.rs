@@ -1,0 +1,337 @@
+//! Every hostile guest is contained at the `Backend` level: the call fails
+//! fast with an error naming the cause, the host stays up, the instance is
+//! replaced (or quarantined after repeated failures), and other instances
+//! of the same component keep serving. Every load error names its problem.
+
+use std::time::{Duration, Instant};
+
+use nearcache::wasm::{Cause, Limits, LoadError, Quarantine, WasmBackend, WasmEngine, WasmFactory};
+use nearcache::{Backend, BackendError};
+use nearcache_tests::guests;
+
+/// The key the hostile guests misbehave on (`guest_support::TRIGGER`).
+const TRIGGER: &[u8] = b"hostile";
+const NOW: u64 = 1_000;
+
+macro_rules! assert_test_exists {
+    ($name:ident) => {
+        #[allow(unused_imports, reason = "only checks that a test of this name exists")]
+        use self::$name as _;
+    };
+}
+nearcache_tests::foreach_hostile_guest!(assert_test_exists);
+
+/// Default limits, but restarts without backoff, so a test can show the
+/// next call works without waiting, and a generous wall-clock backstop, so
+/// a busy machine cannot turn a test about another limit into a timeout.
+fn limits() -> Limits {
+    Limits {
+        wall_time_per_call: Duration::from_secs(10),
+        quarantine: Quarantine { backoff: Duration::ZERO, ..Quarantine::default() },
+        ..Limits::default()
+    }
+}
+
+fn load(path: &str) -> WasmFactory {
+    let engine = WasmEngine::new(limits()).expect("engine");
+    WasmFactory::load_file(&engine, path).expect("the guest loads")
+}
+
+fn started(factory: &WasmFactory) -> WasmBackend {
+    factory.check_init(&[("max-entries".to_owned(), "100".to_owned())]).expect("init")
+}
+
+fn load_error(path: &str) -> LoadError {
+    let engine = WasmEngine::new(limits()).expect("engine");
+    match WasmFactory::load_file(&engine, path) {
+        Ok(_) => panic!("{path} loaded, but it must not"),
+        Err(error) => error,
+    }
+}
+
+/// Fails unless `result` is a `Failed` error whose reason contains `cause`,
+/// and the call ended before the wall-clock backstop: fuel, the memory
+/// limit, the stack limit or a trap stopped it.
+fn assert_contained<T: std::fmt::Debug>(result: Result<T, BackendError>, started: Instant, cause: &str) {
+    let elapsed = started.elapsed();
+    match result {
+        Err(BackendError::Failed { reason, .. }) => {
+            assert!(reason.contains(cause), "reason {reason:?} lacks {cause:?}")
+        }
+        other => panic!("expected a failure naming {cause:?}, got {other:?}"),
+    }
+    let limit = limits().wall_time_per_call;
+    assert!(elapsed < limit, "contained only after {elapsed:?}");
+}
+
+/// After a failure the instance is a fresh one: the old entries are gone,
+/// and it serves puts and gets again.
+fn assert_replaced_and_serving(backend: &mut WasmBackend, lost_key: &[u8]) {
+    assert_eq!(backend.get(lost_key, NOW).expect("the replacement serves"), None, "entries survived a failure");
+    backend.put(b"after", b"value", None, NOW).expect("put after restart");
+    assert_eq!(backend.get(b"after", NOW).expect("get after restart"), Some(b"value".to_vec()));
+    assert_eq!(backend.health().restarts, 1);
+    assert!(backend.health().quarantined.is_none());
+}
+
+#[test]
+fn hostile_loop_in_get() {
+    let factory = load(guests::HOSTILE_LOOP_IN_GET);
+    let mut victim = started(&factory);
+    let mut neighbour = started(&factory);
+    victim.put(b"before", b"1", None, NOW).unwrap();
+    neighbour.put(b"kept", b"2", None, NOW).unwrap();
+
+    let t = Instant::now();
+    assert_contained(victim.get(TRIGGER, NOW), t, "out of CPU");
+    let failure = victim.health().last_failure.clone().expect("the failure is recorded");
+    assert_eq!((failure.call, failure.cause), ("get", Cause::OutOfFuel { fuel: limits().fuel_per_call }));
+
+    assert_eq!(neighbour.get(b"kept", NOW).unwrap(), Some(b"2".to_vec()), "another instance stopped serving");
+    assert_replaced_and_serving(&mut victim, b"before");
+}
+
+#[test]
+fn hostile_grow_in_put() {
+    let factory = load(guests::HOSTILE_GROW_IN_PUT);
+    let mut backend = started(&factory);
+    backend.put(b"before", b"1", None, NOW).unwrap();
+    let t = Instant::now();
+    assert_contained(backend.put(TRIGGER, b"x", None, NOW), t, "memory limit");
+    assert!(matches!(
+        backend.health().last_failure.as_ref().map(|f| &f.cause),
+        Some(Cause::MemoryLimit { limit, .. }) if *limit == limits().memory_bytes
+    ));
+    assert_replaced_and_serving(&mut backend, b"before");
+}
+
+#[test]
+fn hostile_recurse_in_get() {
+    let factory = load(guests::HOSTILE_RECURSE_IN_GET);
+    let mut backend = started(&factory);
+    backend.put(b"before", b"1", None, NOW).unwrap();
+    let t = Instant::now();
+    assert_contained(backend.get(TRIGGER, NOW), t, "stack overflow");
+    assert_replaced_and_serving(&mut backend, b"before");
+}
+
+#[test]
+fn hostile_huge_value() {
+    let factory = load(guests::HOSTILE_HUGE_VALUE);
+    let mut backend = started(&factory);
+    backend.put(b"before", b"1", None, NOW).unwrap();
+    let t = Instant::now();
+    assert_contained(backend.get(TRIGGER, NOW), t, "value over cap");
+    let cap = limits().max_value_bytes;
+    assert_eq!(
+        backend.health().last_failure.as_ref().map(|f| f.cause.clone()),
+        Some(Cause::ValueOverCap { size: 32 << 20, cap })
+    );
+    assert_replaced_and_serving(&mut backend, b"before");
+}
+
+#[test]
+fn hostile_spin_in_invalidate() {
+    let factory = load(guests::HOSTILE_SPIN_IN_INVALIDATE);
+    let mut backend = started(&factory);
+    backend.put(b"before", b"1", None, NOW).unwrap();
+    let t = Instant::now();
+    assert_contained(backend.invalidate(Some(&[TRIGGER.to_vec()])), t, "out of CPU");
+    // A failed invalidate lost every entry: nothing stale can be served.
+    assert_replaced_and_serving(&mut backend, b"before");
+}
+
+#[test]
+fn hostile_sleep_in_invalidate() {
+    let factory = load(guests::HOSTILE_SLEEP_IN_INVALIDATE);
+    let mut backend = started(&factory);
+    backend.put(b"before", b"1", None, NOW).unwrap();
+    let t = Instant::now();
+    assert_contained(backend.invalidate(Some(&[TRIGGER.to_vec()])), t, "may not sleep");
+    assert_replaced_and_serving(&mut backend, b"before");
+}
+
+/// With fuel out of the way, the wall-clock limit (epoch interruption,
+/// driven by the engine's ticker thread) stops a guest that never returns.
+#[test]
+fn wall_clock_limit_stops_a_loop_that_fuel_would_not() {
+    let limits = Limits { fuel_per_call: u64::MAX, wall_time_per_call: Duration::from_millis(100), ..limits() };
+    let engine = WasmEngine::new(limits).expect("engine");
+    let factory = WasmFactory::load_file(&engine, guests::HOSTILE_LOOP_IN_GET).expect("load");
+    let mut backend = started(&factory);
+    let t = Instant::now();
+    match backend.get(TRIGGER, NOW) {
+        Err(BackendError::Failed { reason, .. }) => {
+            assert!(reason.contains("ran past the 100 ms wall-clock limit"), "{reason}");
+        }
+        other => panic!("expected a wall-clock failure, got {other:?}"),
+    }
+    let elapsed = t.elapsed();
+    assert!(elapsed >= Duration::from_millis(80), "interrupted early, after {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "interrupted late, after {elapsed:?}");
+}
+
+/// The `host.log` import works, and a flood of records is rate-limited
+/// rather than slowing the call or filling the host's log.
+#[test]
+fn hostile_log_flood() {
+    let factory = load(guests::HOSTILE_LOG_FLOOD);
+    assert!(factory.info().imports.iter().any(|i| i.starts_with("nearcache:backend/host@")));
+    let mut backend = started(&factory);
+    let t = Instant::now();
+    assert_eq!(backend.get(TRIGGER, NOW).expect("logging is not a failure"), Some(b"logged".to_vec()));
+    assert!(t.elapsed() < Duration::from_secs(2), "logging took {:?}", t.elapsed());
+    let allowed = u64::from(limits().log_records_per_second);
+    let dropped = backend.log_records_dropped();
+    // A burst of `allowed` records passes, plus what refills during the call.
+    assert!(dropped >= 10_000 - 2 * allowed && dropped < 10_000, "dropped {dropped}");
+    assert_eq!(backend.health().failures, 0);
+}
+
+/// Every call traps: each failure restarts the instance, until the
+/// quarantine window fills; then calls fail at once, naming the reason.
+#[test]
+fn hostile_trap_everywhere() {
+    let factory = load(guests::HOSTILE_TRAP_EVERYWHERE);
+    let mut backend = started(&factory);
+    let max = limits().quarantine.max_failures;
+    for n in 1..=max {
+        let t = Instant::now();
+        assert_contained(backend.get(b"k", NOW), t, "unreachable");
+        assert_eq!(backend.health().failures, u64::from(n));
+    }
+    let quarantined = backend.health().quarantined.clone().expect("quarantined after max_failures");
+    assert_eq!(quarantined.call, "get");
+    assert_eq!(backend.health().restarts, u64::from(max - 1));
+
+    let t = Instant::now();
+    match backend.put(b"k", b"v", None, NOW) {
+        Err(BackendError::Quarantined { reason }) => assert!(reason.contains("unreachable"), "{reason}"),
+        other => panic!("expected quarantine, got {other:?}"),
+    }
+    assert!(t.elapsed() < Duration::from_millis(50), "a quarantined backend must fail fast");
+    assert_eq!(backend.health().restarts, u64::from(max - 1), "a quarantined backend is not restarted");
+}
+
+/// With a backoff, calls right after a failure fail fast without running
+/// guest code, and say why.
+#[test]
+fn failure_backs_off_before_restarting() {
+    let limits = Limits {
+        quarantine: Quarantine { backoff: Duration::from_secs(3600), ..Quarantine::default() },
+        ..Limits::default()
+    };
+    let engine = WasmEngine::new(limits).expect("engine");
+    let factory = WasmFactory::load_file(&engine, guests::HOSTILE_TRAP_EVERYWHERE).expect("load");
+    let mut backend = started(&factory);
+    assert!(backend.flush().is_err());
+    let t = Instant::now();
+    match backend.flush() {
+        Err(BackendError::Failed { reason, .. }) => assert!(reason.contains("backing off"), "{reason}"),
+        other => panic!("expected a backoff, got {other:?}"),
+    }
+    assert!(t.elapsed() < Duration::from_millis(50));
+    assert_eq!((backend.health().failures, backend.health().restarts), (1, 0));
+}
+
+#[test]
+fn hostile_import_filesystem() {
+    let error = load_error(guests::HOSTILE_IMPORT_FILESYSTEM);
+    assert!(matches!(&error, LoadError::UnsupportedImport { import, .. } if import.starts_with("wasi:filesystem/")));
+    assert!(error.to_string().contains("wasi:filesystem/"), "{error}");
+}
+
+#[test]
+fn hostile_import_socket() {
+    let error = load_error(guests::HOSTILE_IMPORT_SOCKET);
+    assert!(matches!(&error, LoadError::UnsupportedImport { import, .. } if import.starts_with("wasi:sockets/")));
+    assert!(error.to_string().contains("wasi:sockets/"), "{error}");
+}
+
+/// The host never hands the guest a value it could not take back: a put
+/// over the cap stores nothing and drops the key's old entry, as a put
+/// that cannot store must.
+#[test]
+fn put_over_the_cap_is_not_stored_and_drops_the_old_entry() {
+    let engine = WasmEngine::new(Limits { max_value_bytes: 16, ..limits() }).expect("engine");
+    let factory = WasmFactory::load_file(&engine, guests::RUST_STORE).expect("load");
+    let mut backend = started(&factory);
+    backend.put(b"k", b"small", None, NOW).unwrap();
+    backend.put_with_ref(b"r", b"redis-key", b"small", None, NOW).unwrap();
+    backend.put(b"k", &[7; 17], None, NOW).expect("not a failure");
+    backend.put_with_ref(b"r", b"redis-key", &[7; 17], None, NOW).expect("not a failure");
+    assert_eq!(backend.get(b"k", NOW).unwrap(), None);
+    assert_eq!(backend.get(b"r", NOW).unwrap(), None);
+    assert_eq!(backend.health().failures, 0);
+}
+
+/// Right export name, wrong shape: refused at load, naming the mismatch.
+#[test]
+fn hostile_wrong_world() {
+    let error = load_error(guests::HOSTILE_WRONG_WORLD);
+    assert!(matches!(error, LoadError::Incompatible(_)), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("does not match the backend world"), "{message}");
+    assert!(!message.contains('\n'), "not one line: {message}");
+}
+
+#[test]
+fn hostile_init_error() {
+    let factory = load(guests::HOSTILE_INIT_ERROR);
+    let options = [("max-entries".to_owned(), "100".to_owned())];
+    match factory.check_init(&options) {
+        Err(error @ LoadError::InitRejected(_)) => assert!(error.to_string().contains("no licence key"), "{error}"),
+        Err(other) => panic!("expected InitRejected, got {other}"),
+        Ok(_) => panic!("init must fail"),
+    }
+    // At the Backend level it is the backend's refusal, not a failure:
+    // the instance stays, no restart.
+    let mut backend = factory.instantiate().unwrap();
+    assert!(matches!(backend.init(&options), Err(BackendError::Rejected(m)) if m.contains("no licence key")));
+    assert_eq!(backend.health().failures, 0);
+}
+
+#[test]
+fn hostile_panic_in_init() {
+    let factory = load(guests::HOSTILE_PANIC_IN_INIT);
+    match factory.check_init(&[("max-entries".to_owned(), "100".to_owned())]) {
+        Err(error @ LoadError::InitFailed(_)) => assert!(error.to_string().contains("panic"), "{error}"),
+        Err(other) => panic!("expected InitFailed, got {other}"),
+        Ok(_) => panic!("init must fail"),
+    }
+}
+
+fn load_bytes_error(bytes: &[u8]) -> LoadError {
+    let engine = WasmEngine::new(limits()).expect("engine");
+    match WasmFactory::load_bytes(&engine, "test", bytes) {
+        Ok(_) => panic!("loaded, but must not"),
+        Err(error) => error,
+    }
+}
+
+#[test]
+fn load_errors_name_their_problem() {
+    let not_wasm = load_bytes_error(b"#!/bin/sh\necho hello\n");
+    assert!(matches!(not_wasm, LoadError::NotWasm), "{not_wasm}");
+    assert!(not_wasm.to_string().contains("not a WebAssembly file"));
+
+    // The smallest core module: magic and version 1.
+    let core = load_bytes_error(b"\0asm\x01\0\0\0");
+    assert!(matches!(core, LoadError::CoreModule), "{core}");
+    assert!(core.to_string().contains("core WebAssembly module, not a component"));
+
+    // The smallest component: valid, but of another world (no exports).
+    let empty = load_bytes_error(b"\0asm\x0d\0\x01\0");
+    assert!(matches!(empty, LoadError::MissingExport { .. }), "{empty}");
+    assert!(empty.to_string().contains("nearcache:backend/store"), "{empty}");
+
+    let truncated = std::fs::read(guests::RUST_STORE).unwrap();
+    let broken = load_bytes_error(&truncated[..truncated.len() / 2]);
+    assert!(matches!(broken, LoadError::Invalid(_)), "{broken}");
+
+    let missing = load_error("/nonexistent/backend.wasm");
+    assert!(matches!(missing, LoadError::Read { .. }), "{missing}");
+    for error in [not_wasm, core, empty, broken, missing] {
+        assert!(!error.to_string().contains('\n'), "not one line: {error}");
+    }
+}

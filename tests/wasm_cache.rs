@@ -1,0 +1,91 @@
+//! The tracking cache over wasm backends, against a real redis-server: the
+//! Rust guest serves and stays coherent; a hostile guest costs hits, never
+//! answers, and the shards it did not break keep serving.
+
+use std::sync::Arc;
+
+use nearcache::wasm::{Limits, WasmEngine, WasmFactory};
+use nearcache::{Cache, CacheBuilder, Value};
+use nearcache_tests::guests;
+use nearcache_tests::redis_server::RedisServer;
+
+fn factory(path: &str) -> Arc<WasmFactory> {
+    let engine = WasmEngine::new(Limits::default()).expect("engine");
+    Arc::new(WasmFactory::load_file(&engine, path).expect("the guest loads"))
+}
+
+async fn cache(server: &RedisServer, path: &str) -> Cache {
+    CacheBuilder::new(server.url())
+        .shards(2)
+        .backend(factory(path), vec![("max-entries".into(), "1000".into())])
+        .build()
+        .await
+        .expect("cache over a wasm backend")
+}
+
+async fn set(server: &RedisServer, key: &str, value: &str) {
+    let mut conn = server.client().get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SET").arg(key).arg(value).query_async(&mut conn).await.unwrap();
+}
+
+fn bulk(s: &str) -> Value {
+    Value::BulkString(s.as_bytes().to_vec())
+}
+
+#[tokio::test]
+async fn the_rust_guest_serves_hits_and_sees_other_clients_writes() {
+    let server = RedisServer::start(&[]);
+    let cache = cache(&server, guests::RUST_STORE).await;
+    assert_eq!(cache.backend_name(), "rust_store");
+    set(&server, "k", "v1").await;
+    assert_eq!(cache.get("k").await.unwrap(), bulk("v1"));
+    assert_eq!(cache.get("k").await.unwrap(), bulk("v1"));
+    assert_eq!(cache.stats().hits, 1);
+    assert_eq!(cache.stats().backend_stat("entries"), 1);
+    set(&server, "k", "v2").await;
+    cache.command(&redis::cmd("PING")).await.unwrap();
+    assert_eq!(cache.get("k").await.unwrap(), bulk("v2"));
+    assert_eq!(cache.stats().backend_errors, 0);
+}
+
+#[tokio::test]
+async fn a_guest_that_loops_costs_its_shard_and_nothing_else() {
+    let server = RedisServer::start(&[]);
+    let cache = cache(&server, guests::HOSTILE_LOOP_IN_GET).await;
+    let keys: Vec<String> = (0..20).map(|n| format!("key:{n}")).collect();
+    for key in &keys {
+        set(&server, key, "v").await;
+        cache.get(key).await.unwrap();
+    }
+    set(&server, "hostile", "still answered").await;
+    // The guest loops on this key's lookup: the read is answered from Redis.
+    assert_eq!(cache.get("hostile").await.unwrap(), bulk("still answered"));
+    let stats = cache.stats();
+    assert!(stats.backend_errors >= 1, "{stats:?}");
+    // Later calls to that shard fail fast while it backs off; each names the cause.
+    assert!(stats.last_backend_error.as_deref().is_some_and(|e| e.contains("out of CPU")), "{stats:?}");
+
+    // The looping instance was replaced by an empty one; the other shard's
+    // entries are still served.
+    let hits = cache.stats().hits;
+    for key in &keys {
+        assert_eq!(cache.get(key).await.unwrap(), bulk("v"));
+    }
+    let served = cache.stats().hits - hits;
+    assert!(served > 0 && served < 20, "{served} of 20 entries were served after one shard failed");
+}
+
+#[tokio::test]
+async fn a_guest_that_always_traps_is_bypassed_and_reads_still_answer() {
+    let server = RedisServer::start(&[]);
+    let cache = cache(&server, guests::HOSTILE_TRAP_EVERYWHERE).await;
+    set(&server, "k", "from redis").await;
+    for _ in 0..10 {
+        assert_eq!(cache.get("k").await.unwrap(), bulk("from redis"));
+    }
+    let stats = cache.stats();
+    assert_eq!(stats.hits, 0);
+    assert!(stats.backend_errors >= 10, "{stats:?}");
+    let reason = stats.last_backend_error.unwrap_or_default();
+    assert!(reason.contains("quarantined") || reason.contains("trap"), "{reason}");
+}
