@@ -76,3 +76,46 @@ pub const TRIGGER: &[u8] = b"hostile";
 pub fn is_trigger(key: &[u8]) -> bool {
     key.ends_with(TRIGGER)
 }
+
+/// Writes the callbacks a hostile guest does not misbehave in, each
+/// forwarding to the reference store above. Invoke it inside the guest's
+/// `impl Guest` block, with `CacheKey`, `RedisKey` and `Value` in scope:
+/// `guest_support::well_behaved!(put, flush, stats);`.
+#[macro_export]
+macro_rules! well_behaved {
+    ($($callback:ident),* $(,)?) => { $($crate::well_behaved!(@ $callback);)* };
+    (@ init) => {
+        fn init(options: Vec<(String, String)>) -> Result<(), String> { $crate::init(options) }
+    };
+    (@ get) => {
+        fn get(key: CacheKey, now_ms: u64) -> Option<Value> { $crate::get(&key, now_ms) }
+    };
+    (@ put) => {
+        fn put(key: CacheKey, value: Value, ttl_ms: Option<u64>, now_ms: u64) {
+            $crate::put(&key, &value, ttl_ms, now_ms)
+        }
+    };
+    (@ put_with_ref) => {
+        fn put_with_ref(key: CacheKey, redis_key: RedisKey, value: Value, ttl_ms: Option<u64>, now_ms: u64) {
+            $crate::put_with_ref(&key, &redis_key, &value, ttl_ms, now_ms)
+        }
+    };
+    (@ invalidate) => {
+        fn invalidate(keys: Option<Vec<CacheKey>>) { $crate::invalidate(keys) }
+    };
+    (@ invalidate_refs) => {
+        fn invalidate_refs(redis_keys: Option<Vec<RedisKey>>) { $crate::invalidate_refs(redis_keys) }
+    };
+    (@ flush) => {
+        fn flush() { $crate::flush() }
+    };
+    (@ stats) => {
+        fn stats() -> Vec<(String, u64)> { $crate::stats() }
+    };
+    (@ sweep) => {
+        fn sweep(now_ms: u64, max: u32) -> u32 { $crate::sweep(now_ms, max) }
+    };
+    (@ destroy) => {
+        fn destroy() { $crate::destroy() }
+    };
+}

@@ -10,9 +10,7 @@ use exports::nearcache::backend::store::{CacheKey, Guest, RedisKey, Value};
 struct Hostile;
 
 impl Guest for Hostile {
-    fn init(options: Vec<(String, String)>) -> Result<(), String> {
-        guest_support::init(options)
-    }
+    guest_support::well_behaved!(init, put, put_with_ref, invalidate, invalidate_refs, flush, stats, sweep, destroy);
 
     fn get(key: CacheKey, now_ms: u64) -> Option<Value> {
         if guest_support::is_trigger(&key) {
@@ -23,38 +21,6 @@ impl Guest for Hostile {
             return Some(b"logged".to_vec());
         }
         guest_support::get(&key, now_ms)
-    }
-
-    fn put(key: CacheKey, value: Value, ttl_ms: Option<u64>, now_ms: u64) {
-        guest_support::put(&key, &value, ttl_ms, now_ms)
-    }
-
-    fn put_with_ref(key: CacheKey, redis_key: RedisKey, value: Value, ttl_ms: Option<u64>, now_ms: u64) {
-        guest_support::put_with_ref(&key, &redis_key, &value, ttl_ms, now_ms)
-    }
-
-    fn invalidate(keys: Option<Vec<CacheKey>>) {
-        guest_support::invalidate(keys)
-    }
-
-    fn invalidate_refs(redis_keys: Option<Vec<RedisKey>>) {
-        guest_support::invalidate_refs(redis_keys)
-    }
-
-    fn flush() {
-        guest_support::flush()
-    }
-
-    fn stats() -> Vec<(String, u64)> {
-        guest_support::stats()
-    }
-
-    fn sweep(now_ms: u64, max: u32) -> u32 {
-        guest_support::sweep(now_ms, max)
-    }
-
-    fn destroy() {
-        guest_support::destroy()
     }
 }
 
