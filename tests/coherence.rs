@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nearcache::{CacheBuilder, Error, Value};
-use nearcache_tests::redis_server::RedisServer;
+use nearcache_tests::redis_server::{RedisServer, kill_tracking_clients};
 
 const KEYS: u64 = 16;
 const RUN_FOR: Duration = Duration::from_secs(4);
@@ -83,16 +83,7 @@ async fn no_entry_is_stale_after_concurrent_writes_and_connection_kills() {
     let mut kills = 0;
     while started.elapsed() < RUN_FOR {
         tokio::time::sleep(Duration::from_millis(400)).await;
-        let list: String = redis::cmd("CLIENT").arg("LIST").query_async(&mut admin).await.unwrap();
-        for line in
-            list.lines().filter(|l| l.split(' ').any(|f| f.strip_prefix("flags=").is_some_and(|f| f.contains('t'))))
-        {
-            if let Some(id) = line.split(' ').find_map(|f| f.strip_prefix("id=")) {
-                let _: Value =
-                    redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id).query_async(&mut admin).await.unwrap();
-                kills += 1;
-            }
-        }
+        kills += kill_tracking_clients(&mut admin).await;
     }
     stop.store(true, Ordering::Relaxed);
     for task in tasks {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use nearcache::{Cache, CacheBuilder, Error, NativeFactory, Tracking, Value};
-use nearcache_tests::redis_server::{RedisServer, free_port};
+use nearcache_tests::redis_server::{RedisServer, free_port, kill_tracking_clients};
 use redis::aio::MultiplexedConnection;
 use tokio::sync::{Notify, oneshot};
 
@@ -280,20 +280,6 @@ async fn an_invalidation_during_a_fill_keeps_the_reply_out_of_the_cache() {
     // ...but that reply was not cached.
     assert_eq!(cache.stats().fills_skipped, 1);
     assert_eq!(cache.get("race").await.unwrap(), Value::BulkString(b"new".to_vec()));
-}
-
-/// Kills the connections that have tracking on (the cache's), not others.
-async fn kill_tracking_clients(other: &mut MultiplexedConnection) -> usize {
-    let list: String = redis::cmd("CLIENT").arg("LIST").query_async(other).await.unwrap();
-    let ids: Vec<String> = list
-        .lines()
-        .filter(|line| line.split(' ').any(|field| field.strip_prefix("flags=").is_some_and(|f| f.contains('t'))))
-        .filter_map(|line| line.split(' ').find_map(|field| field.strip_prefix("id=")).map(str::to_owned))
-        .collect();
-    for id in &ids {
-        let _: Value = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id).query_async(other).await.unwrap();
-    }
-    ids.len()
 }
 
 #[tokio::test]

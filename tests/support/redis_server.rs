@@ -25,15 +25,21 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind a free port")
 }
 
+/// A fresh directory for one server, after checking redis-server is there.
+fn server_dir(kind: &str) -> PathBuf {
+    assert!(available(), "redis-server is not on PATH: install it (apt-get install redis-server)");
+    let dir = std::env::temp_dir().join(format!("nearcache-redis-{kind}-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).expect("create the server's directory");
+    dir
+}
+
 impl RedisServer {
     /// Starts a server; `extra` are more `--option value` arguments.
     ///
     /// # Panics
     /// If `redis-server` is not on PATH or does not start.
     pub fn start(extra: &[&str]) -> RedisServer {
-        assert!(available(), "redis-server is not on PATH: install it (apt-get install redis-server)");
-        let dir = std::env::temp_dir().join(format!("nearcache-redis-{}-{}", std::process::id(), free_port()));
-        std::fs::create_dir_all(&dir).expect("create the server's directory");
+        let dir = server_dir("plain");
         let mut server = RedisServer {
             port: 0,
             dir,
@@ -49,9 +55,7 @@ impl RedisServer {
     /// 127.0.0.1 signed by a fresh CA (made with `openssl`). Returns the
     /// server and the CA certificate (PEM), which clients must trust.
     pub fn start_tls() -> (RedisServer, Vec<u8>) {
-        assert!(available(), "redis-server is not on PATH: install it (apt-get install redis-server)");
-        let dir = std::env::temp_dir().join(format!("nearcache-redis-tls-{}-{}", std::process::id(), free_port()));
-        std::fs::create_dir_all(&dir).expect("create the server's directory");
+        let dir = server_dir("tls");
         let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
         std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").expect("write the SAN extension");
         // A CA, and a server certificate for 127.0.0.1 that it signs.
@@ -157,4 +161,20 @@ impl Drop for RedisServer {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Kills the connections that have tracking on (a cache's), not the others,
+/// through `admin`; returns how many it killed.
+pub async fn kill_tracking_clients(admin: &mut redis::aio::MultiplexedConnection) -> usize {
+    let list: String = redis::cmd("CLIENT").arg("LIST").query_async(admin).await.expect("CLIENT LIST");
+    let ids: Vec<String> = list
+        .lines()
+        .filter(|line| line.split(' ').any(|field| field.strip_prefix("flags=").is_some_and(|f| f.contains('t'))))
+        .filter_map(|line| line.split(' ').find_map(|field| field.strip_prefix("id=")).map(str::to_owned))
+        .collect();
+    for id in &ids {
+        let _: redis::Value =
+            redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id).query_async(admin).await.expect("CLIENT KILL");
+    }
+    ids.len()
 }

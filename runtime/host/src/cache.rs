@@ -415,19 +415,11 @@ impl Inner {
         if !self.policy.allows("GET") || !self.tracking.covers(key) {
             return Ok(None);
         }
-        let shard = self.shards.index(key);
-        let cache_key = crate::command::get_cache_key(key);
-        let Some(bytes) = self.shards.get(shard, &cache_key, self.clock.now_ms()) else { return Ok(None) };
-        match reply::decode_owned(bytes) {
-            Some(value) => {
-                Counters::bump(&self.counters.hits);
-                Ok(Some(value))
-            }
-            None => {
-                self.drop_corrupt(shard, &cache_key);
-                Ok(None)
-            }
+        let value = self.lookup(key, &crate::command::get_cache_key(key), self.clock.now_ms());
+        if value.is_some() {
+            Counters::bump(&self.counters.hits);
         }
+        Ok(value)
     }
 
     /// Answers a batch of reads: hits locally, misses in one round trip.
@@ -451,7 +443,7 @@ impl Inner {
                 continue;
             }
             if let Lookup::Backend = lookup
-                && let Some(value) = self.lookup(read, cache_key, now_ms)
+                && let Some(value) = self.lookup(read.first_key(), cache_key, now_ms)
             {
                 Counters::bump(&self.counters.hits);
                 plans.push(Some(Plan::Hit(value)));
@@ -528,21 +520,18 @@ impl Inner {
         Ok(results)
     }
 
-    /// The decoded hit of `cache_key`, if the backend holds one.
-    fn lookup(&self, read: &ReadCommand, cache_key: &[u8], now_ms: u64) -> Option<Value> {
-        let shard = self.shards.index(read.first_key());
+    /// The decoded hit of `cache_key`, kept in the shard of `first_key`, if
+    /// the backend holds one. Bytes this host never stored are dropped and
+    /// counted, never served.
+    fn lookup(&self, first_key: &[u8], cache_key: &[u8], now_ms: u64) -> Option<Value> {
+        let shard = self.shards.index(first_key);
         let bytes = self.shards.get(shard, cache_key, now_ms)?;
         let value = reply::decode_owned(bytes);
         if value.is_none() {
-            self.drop_corrupt(shard, cache_key);
+            Counters::bump(&self.counters.corrupt_values);
+            self.shards.remove(shard, cache_key);
         }
         value
-    }
-
-    /// Bytes this host never stored: drop them, never serve them.
-    fn drop_corrupt(&self, shard: usize, cache_key: &[u8]) {
-        Counters::bump(&self.counters.corrupt_values);
-        self.shards.remove(shard, cache_key);
     }
 
     /// Stores a leader's reply unless something poisoned it, and hands it
