@@ -1,11 +1,23 @@
-//! `nearcache check`, run as a user would: the built binary, on the rust
-//! guest (passes) and on a file that is not wasm (one-line error).
+//! The `nearcache` program, run as a user would: the built binary.
+//!
+//! - `check` on the rust guest (passes) and on a file that is not wasm.
+//! - `demo` and `bench` end to end against a private redis-server (short
+//!   runs), their output parsed; the schema of `bench --json`.
+//! - Bad flags and an unreachable server: one line on stderr, non-zero exit.
 
 mod support {
     pub mod rust_guest;
 }
 
-use std::process::Command;
+// The workspace tests' private redis-server, shared rather than copied.
+#[path = "../../../tests/support/redis_server.rs"]
+#[allow(dead_code, reason = "shared with the workspace tests, which use all of it")]
+mod redis_server;
+
+use std::process::{Command, Output};
+
+use redis_server::RedisServer;
+use serde_json::Value;
 
 fn nearcache() -> Command {
     Command::new(env!("CARGO_BIN_EXE_nearcache"))
@@ -44,4 +56,226 @@ fn check_rejects_a_file_that_is_not_wasm() {
     assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
     assert!(stderr.contains("not a WebAssembly file") && stderr.contains("backend.wasm"), "{stderr}");
     assert!(output.stdout.is_empty(), "printed before failing: {}", String::from_utf8_lossy(&output.stdout));
+}
+
+/// Runs `nearcache args...` to the end.
+fn run(args: &[&str]) -> Output {
+    nearcache().args(args).output().expect("run nearcache")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts the run failed with `code` and one line on stderr containing `needle`.
+fn assert_one_line_error(output: &Output, code: i32, needle: &str) {
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
+    assert!(stderr.starts_with("error: ") && stderr.contains(needle), "{stderr}");
+}
+
+/// Keys left in the server's database 0.
+fn dbsize(server: &RedisServer) -> i64 {
+    let mut connection = server.client().get_connection().expect("connect");
+    redis::cmd("DBSIZE").query(&mut connection).expect("DBSIZE")
+}
+
+/// The rows of the demo's summary table: each row's whitespace-separated cells.
+fn summary_rows(stdout: &str) -> Vec<Vec<String>> {
+    let mut lines = stdout.lines().skip_while(|line| *line != "summary").skip(1);
+    let header = lines.next().expect("a summary header");
+    assert!(header.starts_with("phase"), "{header}");
+    lines
+        .take_while(|line| !line.trim().is_empty())
+        .map(|line| line.split_whitespace().map(str::to_owned).collect())
+        .collect()
+}
+
+fn number(cell: &str) -> f64 {
+    cell.trim_end_matches('%').replace(',', "").parse().unwrap_or_else(|_| panic!("not a number: {cell}"))
+}
+
+#[test]
+fn demo_runs_end_to_end_and_swaps_the_backend() {
+    let server = RedisServer::start(&[]);
+    let guest = support::rust_guest::rust_store();
+    let guest = guest.to_str().expect("a UTF-8 path");
+    let url = server.url();
+    let output =
+        run(&["demo", "--redis", &url, "--duration", "3s", "--keys", "2000", "--clients", "4", "--guest", guest]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "demo failed:\n{stdout}\n{}", text(&output.stderr));
+    assert!(stdout.contains(&format!("Redis at {url}")), "{stdout}");
+    assert!(stdout.contains("hot reload: native -> rust_store in"), "{stdout}");
+    assert!(stdout.contains("hot reload: rust_store -> native in"), "{stdout}");
+
+    let rows = summary_rows(&stdout);
+    let labels: Vec<(&str, &str)> = rows.iter().map(|row| (row[0].as_str(), row[1].as_str())).collect();
+    assert_eq!(labels, [("1", "native"), ("2", "rust_store"), ("3", "native"), ("all", "-")], "{stdout}");
+    for row in &rows {
+        // phase backend seconds ops/s hit-ratio invalidations p50 p99 errors
+        assert_eq!(row.len(), 9, "{row:?}");
+        assert!(number(&row[2]) > 0.5, "{row:?}");
+        assert!(number(&row[3]) > 0.0, "no operations: {row:?}");
+        assert!((0.0..=100.0).contains(&number(&row[4])), "{row:?}");
+        assert!(number(&row[6]) > 0.0 && number(&row[7]) >= number(&row[6]), "{row:?}");
+        assert_eq!(row[8], "0", "errors: {row:?}");
+    }
+    let all = &rows[3];
+    assert!(number(&all[4]) > 50.0, "hit ratio: {all:?}");
+    assert!(number(&all[5]) > 0.0, "no invalidations arrived: {all:?}");
+    assert!(stdout.contains("deleted 2000 keys under nearcache:demo:"), "{stdout}");
+    assert_eq!(dbsize(&server), 0, "the demo left keys behind");
+}
+
+#[test]
+fn demo_starts_and_stops_a_private_redis_server() {
+    let guest = support::rust_guest::rust_store();
+    let output = nearcache()
+        .args(["demo", "--start-redis", "always", "--duration", "1s", "--keys", "100", "--clients", "2", "--guest"])
+        .arg(&guest)
+        .output()
+        .expect("run nearcache");
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "demo failed:\n{stdout}\n{}", text(&output.stderr));
+    let note = stdout.lines().find(|line| line.starts_with("started a private redis-server at ")).expect(&stdout);
+    // "started a private redis-server at redis://127.0.0.1:PORT (pid N), stopped on exit"
+    let port: u16 = note.split(':').nth(2).and_then(|p| p.split(' ').next()).and_then(|p| p.parse().ok()).expect(note);
+    let pid = note.split("(pid ").nth(1).and_then(|p| p.split(')').next()).expect(note);
+    assert_eq!(summary_rows(&stdout).len(), 4, "{stdout}");
+    // Stopped and reaped before the program exited.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the private server still listens");
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "redis-server pid {pid} still exists");
+}
+
+#[test]
+fn bench_json_has_the_schema() {
+    let server = RedisServer::start(&[]);
+    let url = server.url();
+    let output = run(&[
+        "bench",
+        "--redis",
+        &url,
+        "--duration",
+        "1s",
+        "--warmup",
+        "0.5s",
+        "--keys",
+        "1000",
+        "--clients",
+        "4",
+        "--json",
+    ]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "bench failed:\n{stdout}\n{}", text(&output.stderr));
+    let report: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not one JSON object ({e}):\n{stdout}"));
+
+    assert_eq!(report["schema"], "nearcache-bench/1");
+    let settings = &report["settings"];
+    assert_eq!(settings["redis"], url.as_str());
+    assert_eq!(settings["backend"], "native");
+    for (field, value) in [("clients", 4.0), ("keys", 1000.0), ("value_size", 100.0), ("read_ratio", 0.95)] {
+        assert_eq!(settings[field].as_f64(), Some(value), "settings.{field}: {settings}");
+    }
+    for system in ["nearcache", "cache_aio", "uncached"] {
+        let figures = &report["systems"][system];
+        for field in ["ops_per_sec", "p50_us", "p99_us", "hit_ratio"] {
+            assert!(figures[field].is_f64(), "systems.{system}.{field} is not a number: {figures}");
+        }
+        for field in ["invalidations", "reads", "writes", "errors"] {
+            assert!(figures[field].is_u64(), "systems.{system}.{field} is not a count: {figures}");
+        }
+        assert!(figures["ops_per_sec"].as_f64().unwrap() > 0.0, "{system}: {figures}");
+        assert!(figures["p99_us"].as_f64().unwrap() >= figures["p50_us"].as_f64().unwrap(), "{system}: {figures}");
+        assert_eq!(figures["errors"], 0, "{system}: {figures}");
+        let hit_ratio = figures["hit_ratio"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&hit_ratio), "{system}: {figures}");
+    }
+    assert_eq!(report["systems"]["nearcache"]["backend"], "native");
+    assert!(report["systems"]["nearcache"]["hit_ratio"].as_f64().unwrap() > 0.5, "{report}");
+    assert!(report["systems"]["cache_aio"]["hit_ratio"].as_f64().unwrap() > 0.5, "{report}");
+    assert_eq!(report["systems"]["uncached"]["hit_ratio"].as_f64(), Some(0.0));
+    for peer in ["cache_aio", "uncached"] {
+        for field in ["throughput", "p50_speedup", "p99_speedup"] {
+            assert!(report["ratios"][peer][field].is_f64(), "ratios.{peer}.{field}: {report}");
+        }
+    }
+    let near = report["systems"]["nearcache"]["ops_per_sec"].as_f64().unwrap();
+    let raw = report["systems"]["uncached"]["ops_per_sec"].as_f64().unwrap();
+    let ratio = report["ratios"]["uncached"]["throughput"].as_f64().unwrap();
+    assert!((ratio - near / raw).abs() < 1e-6 * ratio, "{report}");
+    assert_eq!(dbsize(&server), 0, "the bench left keys behind");
+}
+
+#[test]
+fn bench_table_on_a_wasm_backend() {
+    let server = RedisServer::start(&[]);
+    let guest = support::rust_guest::rust_store();
+    let output = nearcache()
+        .args(["bench", "--redis", &server.url(), "--duration", "1s", "--warmup", "0s", "--keys", "500"])
+        .args(["--clients", "2", "--backend"])
+        .arg(&guest)
+        .output()
+        .expect("run nearcache");
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "bench failed:\n{stdout}\n{}", text(&output.stderr));
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| system") && !line.starts_with("| ---"))
+        .map(|line| line.trim_matches('|').split('|').map(str::trim).collect())
+        .collect();
+    let systems: Vec<(&str, &str)> = rows.iter().map(|row| (row[0], row[1])).collect();
+    assert_eq!(
+        systems,
+        [("nearcache", "rust_store"), ("cache-aio", "cache-aio"), ("uncached", "uncached")],
+        "{stdout}"
+    );
+    for row in &rows {
+        assert!(number(row[2]) > 0.0, "{row:?}");
+    }
+    for peer in ["cache-aio", "uncached"] {
+        let line = stdout.lines().find(|line| line.starts_with(&format!("nearcache vs {peer}: "))).expect(&stdout);
+        assert!(line.contains("x the ops/s"), "{line}");
+    }
+}
+
+#[test]
+fn bad_flags_fail_with_one_line() {
+    assert_one_line_error(&run(&["bench", "--bogus"]), 2, "unexpected argument '--bogus'");
+    assert_one_line_error(&run(&["bench", "--read-ratio", "2"]), 2, "expected a number from 0 to 1");
+    assert_one_line_error(&run(&["demo", "--duration", "0s"]), 2, "--duration");
+    assert_one_line_error(&run(&["bench", "--backend", "lru"]), 2, "expected `native` or the path of a .wasm");
+    assert_one_line_error(&run(&["bench", "--redis", "http://x"]), 2, "invalid Redis URL");
+    assert_one_line_error(&run(&["nosuch"]), 2, "unrecognized subcommand");
+    let server = RedisServer::start(&[]);
+    let missing = run(&["bench", "--redis", &server.url(), "--backend", "/nonexistent/backend.wasm"]);
+    assert_one_line_error(&missing, 4, "/nonexistent/backend.wasm");
+    assert_eq!(dbsize(&server), 0, "wrote keys before loading the backend");
+}
+
+#[test]
+fn an_unreachable_server_fails_with_one_line() {
+    let url = format!("redis://127.0.0.1:{}", redis_server::free_port());
+    for command in ["demo", "bench"] {
+        let output = run(&[command, "--redis", &url, "--duration", "1s"]);
+        assert_one_line_error(&output, 3, &format!("cannot connect to Redis at {url}"));
+        assert!(output.stdout.is_empty(), "{command} printed: {}", text(&output.stdout));
+    }
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [&["--help"][..], &["demo", "--help"], &["bench", "--help"], &["check", "--help"]] {
+        let output = run(args);
+        let stdout = text(&output.stdout);
+        assert!(output.status.success(), "{args:?}: {}", text(&output.stderr));
+        assert!(stdout.contains("Usage: nearcache") && stdout.contains("Exit codes:"), "{args:?}:\n{stdout}");
+    }
+    let bench = text(&run(&["bench", "--help"]).stdout);
+    for flag in ["--redis", "--backend", "--clients", "--keys", "--value-size", "--read-ratio", "--duration", "--json"]
+    {
+        assert!(bench.contains(flag), "bench --help lacks {flag}:\n{bench}");
+    }
 }

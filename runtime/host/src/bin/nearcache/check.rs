@@ -12,6 +12,8 @@ use nearcache::conformance::{self, SuiteOptions, Verdict};
 use nearcache::wasm::{Limits, WasmEngine, WasmFactory};
 use nearcache::{Backend, BackendError};
 
+use crate::failure::{Code, Failure};
+
 /// Arguments of `nearcache check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,11 +27,11 @@ pub struct Args {
 pub fn run(args: &Args) -> ExitCode {
     let engine = match WasmEngine::new(Limits::default()) {
         Ok(engine) => engine,
-        Err(error) => return fail(&error.to_string()),
+        Err(error) => return Failure::new(Code::Backend, error).report(),
     };
     let factory = match WasmFactory::load_file(&engine, &args.backend) {
         Ok(factory) => factory,
-        Err(error) => return fail(&format!("{}: {error}", args.backend.display())),
+        Err(error) => return Failure::new(Code::Backend, format!("{}: {error}", args.backend.display())).report(),
     };
     let info = factory.info();
     println!("{}: compiled in {:.1?}", args.backend.display(), info.load_time);
@@ -60,19 +62,10 @@ pub fn run(args: &Args) -> ExitCode {
     if failed > 0 {
         let names: Vec<&str> =
             outcomes.iter().filter(|o| matches!(o.verdict, Verdict::Failed(_))).map(|o| o.name).collect();
-        return fail(&format!(
-            "{}: {failed} conformance check(s) failed: {}",
-            args.backend.display(),
-            names.join(", ")
-        ));
+        let message = format!("{}: {failed} conformance check(s) failed: {}", args.backend.display(), names.join(", "));
+        return Failure::new(Code::Failed, message).report();
     }
     ExitCode::SUCCESS
-}
-
-/// Prints the one-line reason to stderr and returns failure.
-fn fail(reason: &str) -> ExitCode {
-    eprintln!("error: {reason}");
-    ExitCode::FAILURE
 }
 
 /// Call durations by callback name.
