@@ -24,8 +24,14 @@ test:
 test-conformance:
     cargo test -p nearcache-tests --test conformance
 
-# Criterion benchmarks (figures go into BENCHMARKS.md).
-bench:
+# The end-to-end benchmark behind BENCHMARKS.md: nearcache against the redis
+# crate's cache-aio cache and uncached GET, on a private redis-server.
+# Extra flags go to `nearcache bench` (e.g. `just bench --json`).
+bench *FLAGS:
+    cargo run --release -p nearcache -- bench --start-redis always {{FLAGS}}
+
+# Criterion micro-benchmarks: the store, the wasm host, the tracking cache.
+bench-criterion:
     cargo bench -p nearcache-store --bench store
     cargo bench -p nearcache --bench wasm
     cargo bench -p nearcache-tests --bench cache
@@ -38,10 +44,10 @@ check BACKEND:
 guests:
     cargo build --release --target wasm32-wasip2 --manifest-path guests/Cargo.toml
 
-# The main job until `nearcache demo` exists (issue 7): a private
-# redis-server, the cache serving hits and invalidations, against its peers.
-demo:
-    cargo bench -p nearcache-tests --bench cache
+# The README's main command: the cache serving hits and invalidations, its
+# backend swapped live. Extra flags go to `nearcache demo`.
+demo *FLAGS:
+    cargo run --release -p nearcache -- demo {{FLAGS}}
 
 # API docs with warnings as errors.
 doc:
