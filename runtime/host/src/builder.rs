@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use redis::{ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
 
-use crate::backend::{BackendFactory, NativeFactory};
+use crate::backend::BackendFactory;
 use crate::cache::{Cache, Policy};
 use crate::command::cacheable_commands;
-use crate::error::Error;
+use crate::error::{BackendError, Error};
+use crate::reload::{self, BackendSource, Engines};
 use crate::tracking::Tracking;
 use crate::tracking::connection::Timeouts;
 
@@ -29,8 +30,10 @@ pub struct CacheBuilder {
     url: String,
     tracking: Tracking,
     shards: Option<usize>,
-    factory: Arc<dyn BackendFactory>,
+    source: BackendSource,
     backend_options: Vec<(String, String)>,
+    #[cfg(feature = "wasm")]
+    wasm_engine: Option<crate::wasm::WasmEngine>,
     max_ttl: Option<Duration>,
     command_ttls: Vec<(String, Duration)>,
     commands: Option<Vec<String>>,
@@ -38,6 +41,7 @@ pub struct CacheBuilder {
     timeouts: Timeouts,
     max_backoff: Duration,
     tls_root: Option<Vec<u8>>,
+    warm_reloads: usize,
 }
 
 impl CacheBuilder {
@@ -54,8 +58,10 @@ impl CacheBuilder {
             url: url.into(),
             tracking: Tracking::Default,
             shards: None,
-            factory: Arc::new(NativeFactory),
+            source: BackendSource::Native,
             backend_options: Vec::new(),
+            #[cfg(feature = "wasm")]
+            wasm_engine: None,
             max_ttl: None,
             command_ttls: Vec::new(),
             commands: None,
@@ -63,6 +69,7 @@ impl CacheBuilder {
             timeouts: Timeouts { connect: Duration::from_secs(2), response: Duration::from_secs(5) },
             max_backoff: Duration::from_secs(1),
             tls_root: None,
+            warm_reloads: 0,
         }
     }
 
@@ -79,9 +86,25 @@ impl CacheBuilder {
     }
 
     /// Where entries live, and the options each instance is `init`ed with.
-    pub fn backend(mut self, factory: Arc<dyn BackendFactory>, options: Vec<(String, String)>) -> Self {
-        self.factory = factory;
+    pub fn backend(self, factory: Arc<dyn BackendFactory>, options: Vec<(String, String)>) -> Self {
+        self.backend_source(BackendSource::Factory(factory), options)
+    }
+
+    /// Where entries live, by source (the native store, a component file or
+    /// its bytes), and the options each instance is `init`ed with.
+    pub fn backend_source(mut self, source: BackendSource, options: Vec<(String, String)>) -> Self {
+        self.source = source;
         self.backend_options = options;
+        self
+    }
+
+    /// The engine, with its limits and artifact cache, that wasm sources
+    /// are compiled with, here and in every reload. Without it, a default
+    /// engine ([`Limits::default`](crate::wasm::Limits), no artifact cache)
+    /// is made when first needed.
+    #[cfg(feature = "wasm")]
+    pub fn wasm_engine(mut self, engine: crate::wasm::WasmEngine) -> Self {
+        self.wasm_engine = Some(engine);
         self
     }
 
@@ -122,6 +145,17 @@ impl CacheBuilder {
         self
     }
 
+    /// Warm a reloaded backend before it serves: the cache remembers its
+    /// latest `reads` fills (at most; 0, the default, turns this off) and
+    /// reads them again from Redis into the new backend while the old one
+    /// serves, so a reload does not start from an empty cache. Costs one
+    /// pipelined round trip per 256 reads at each reload, and a little
+    /// bookkeeping on each miss.
+    pub fn warm_reloads(mut self, reads: usize) -> Self {
+        self.warm_reloads = reads;
+        self
+    }
+
     /// For `rediss://`: trust this CA certificate (PEM) instead of the
     /// platform's roots, e.g. for a server with a private CA.
     pub fn tls_root_certificate(mut self, pem: Vec<u8>) -> Self {
@@ -159,14 +193,31 @@ impl CacheBuilder {
         if self.sweep_interval.is_zero() {
             return Err(Error::InvalidOption { option: "sweep_interval", reason: "must be more than zero".into() });
         }
+        #[cfg(feature = "wasm")]
+        let engines = Engines::with_wasm(self.wasm_engine.take());
+        #[cfg(not(feature = "wasm"))]
+        let engines = Engines::default();
+        let (source, options) = (self.source, self.backend_options);
+        let name = source.to_string();
+        // Compiling a component and initializing its instances block.
+        let (backend, engines) = tokio::task::spawn_blocking(move || {
+            let (factory, _) = reload::factory_of(source, &engines)?;
+            let backend = reload::prepare(factory.as_ref(), &options, shards, reload::Check::InitOnly, 0)?;
+            Ok::<_, Error>((backend, engines))
+        })
+        .await
+        .map_err(|error| Error::Backend {
+            name,
+            source: BackendError::Failed { call: "init", reason: format!("the setup task failed: {error}") },
+        })??;
         Cache::start(
             info,
             masked(&self.url),
             self.tracking,
             policy,
-            self.factory.as_ref(),
-            &self.backend_options,
-            shards,
+            backend,
+            engines,
+            self.warm_reloads,
             self.sweep_interval,
             self.timeouts,
             self.max_backoff,

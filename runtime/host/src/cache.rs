@@ -2,20 +2,20 @@
 //! paths between them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use redis::aio::MultiplexedConnection;
 use redis::{ConnectionInfo, PushInfo, RedisError, Value};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::backend::BackendFactory;
 use crate::clock::Clock;
 use crate::command::{ReadCommand, changes_connection_state, parts_of};
 use crate::error::Error;
 use crate::flights::{Begin, Flights, Ticket};
+use crate::reload::{self, BackendSource, Engines, RecentReads, Reloaded};
 use crate::reply;
 use crate::shards::{Clear, Shards};
 use crate::stats::{CacheStats, Counters};
@@ -45,6 +45,32 @@ impl Policy {
     }
 }
 
+/// The backends the cache holds: the one serving, and any others that must
+/// see every invalidation meanwhile (a new one being warmed before it
+/// serves, an old one until it is retired). Replaced whole, so whoever
+/// loads it sees every backend that could hold an entry.
+struct Backends {
+    serving: Arc<Shards>,
+    others: Vec<Arc<Shards>>,
+}
+
+impl Backends {
+    /// Runs `f` on every backend held.
+    fn each(&self, f: impl Fn(&Shards)) {
+        f(&self.serving);
+        self.others.iter().for_each(|other| f(other));
+    }
+}
+
+/// Runs blocking work (compiling, instantiating, waiting on shard locks)
+/// off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|error| {
+        let reason = format!("the reload task failed: {error}");
+        Err(Error::Backend { name: "reload".into(), source: crate::BackendError::Failed { call: "init", reason } })
+    })
+}
+
 /// The current connection and the generation it belongs to.
 struct Link {
     connection: MultiplexedConnection,
@@ -54,14 +80,23 @@ struct Link {
 #[cfg(feature = "test-hooks")]
 type FillHook = Arc<dyn Fn(&ReadCommand) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-struct Inner {
+pub(crate) struct Inner {
     info: ConnectionInfo,
     address: String,
     tracking: Tracking,
     timeouts: Timeouts,
     max_backoff: Duration,
     policy: Policy,
-    shards: Shards,
+    /// The backend serving now, and any others that must see every
+    /// invalidation meanwhile; replaced whole by a reload.
+    backends: ArcSwap<Backends>,
+    /// The latest fills, replayed into a new backend before it serves;
+    /// `None` unless [`CacheBuilder::warm_reloads`](crate::CacheBuilder::warm_reloads) is set.
+    recent: Option<Mutex<RecentReads>>,
+    /// What wasm sources of a reload are compiled with.
+    engines: Engines,
+    /// One reload at a time.
+    reload_lock: tokio::sync::Mutex<()>,
     flights: Flights,
     link: ArcSwapOption<Link>,
     /// Read on every hit: false from the moment a loss is handled until
@@ -90,7 +125,7 @@ struct Inner {
 /// [`Error::Disconnected`]; the backend was flushed when it dropped and
 /// serves nothing until tracking is on again.
 pub struct Cache {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -99,7 +134,15 @@ impl Drop for Cache {
         for task in &self.tasks {
             task.abort();
         }
-        self.inner.shards.destroy();
+        self.inner.backends.load().each(Shards::retire);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A reload that finished after the cache was dropped left its
+        // backend here; retiring twice does nothing.
+        self.backends.load().each(Shards::retire);
     }
 }
 
@@ -131,15 +174,13 @@ impl Cache {
         address: String,
         tracking: Tracking,
         policy: Policy,
-        factory: &dyn BackendFactory,
-        backend_options: &[(String, String)],
-        shards: usize,
+        shards: Shards,
+        engines: Engines,
+        warm_reloads: usize,
         sweep_interval: Duration,
         timeouts: Timeouts,
         max_backoff: Duration,
     ) -> Result<Cache, Error> {
-        let shards = Shards::new(factory, shards, backend_options)
-            .map_err(|source| Error::Backend { name: factory.name(), source })?;
         let inner = Arc::new(Inner {
             info,
             address,
@@ -147,7 +188,10 @@ impl Cache {
             timeouts,
             max_backoff,
             policy,
-            shards,
+            backends: ArcSwap::from_pointee(Backends { serving: Arc::new(shards), others: Vec::new() }),
+            recent: (warm_reloads > 0).then(|| Mutex::new(RecentReads::new(warm_reloads))),
+            engines,
+            reload_lock: tokio::sync::Mutex::new(()),
             flights: Flights::new(),
             link: ArcSwapOption::empty(),
             connected: AtomicBool::new(false),
@@ -236,17 +280,39 @@ impl Cache {
         self.inner.write(command.clone(), Vec::new()).await
     }
 
-    /// What the cache and its backend have done.
+    /// What the cache and its backend have done. The backend's counters
+    /// and errors are those of the backend serving now.
     pub fn stats(&self) -> CacheStats {
         let mut stats = self.inner.counters.snapshot();
-        stats.backend = self.inner.shards.stats();
-        (stats.backend_errors, stats.last_backend_error) = self.inner.shards.errors();
+        let shards = &self.inner.backends.load().serving;
+        stats.backend = shards.stats();
+        (stats.backend_errors, stats.last_backend_error) = shards.errors();
         stats
     }
 
-    /// The backend's name.
-    pub fn backend_name(&self) -> &str {
-        self.inner.shards.name()
+    /// The name of the backend serving now.
+    pub fn backend_name(&self) -> String {
+        self.inner.backends.load().serving.name().to_owned()
+    }
+
+    /// Replaces the backend while the cache serves: no request fails and
+    /// no stale value is served.
+    ///
+    /// The new backend is loaded, instantiated, `init`ed with `options` and
+    /// checked off the hot path while the old one serves; if any step
+    /// fails, the old one keeps serving and the error says why. With
+    /// [`CacheBuilder::warm_reloads`](crate::CacheBuilder::warm_reloads),
+    /// the latest fills are then read again from Redis into the new
+    /// backend. Then the new backend serves, and the old one is destroyed,
+    /// shard by shard after the call in flight on each. Both see every
+    /// invalidation until then, and every fill passes the in-flight check,
+    /// so no invalidation is lost across the swap. One reload runs at a time.
+    pub async fn reload_backend(
+        &self,
+        source: BackendSource,
+        options: Vec<(String, String)>,
+    ) -> Result<Reloaded, Error> {
+        Inner::reload(&self.inner, source, options).await
     }
 
     /// Whether the connection is up with tracking on.
@@ -317,7 +383,7 @@ impl Inner {
             Some(Event::Keys(keys)) => self.invalidate_keys(&keys),
             Some(Event::All) => {
                 Counters::bump(&self.counters.invalidate_all);
-                self.flights.flush(|| self.shards.clear(Clear::Invalidate));
+                self.flights.flush(|| self.backends.load().each(|shards| shards.clear(Clear::Invalidate)));
             }
             Some(Event::Disconnected | Event::RedirectBroken) => self.lose_connection(generation),
             None => {}
@@ -330,7 +396,7 @@ impl Inner {
         }
         Counters::add(&self.counters.invalidated_keys, keys.len() as u64);
         self.flights.poison(keys);
-        self.shards.invalidate_refs(keys);
+        self.backends.load().each(|shards| shards.invalidate_refs(keys));
     }
 
     /// The connection of `generation` is gone: flush before anything else
@@ -339,7 +405,7 @@ impl Inner {
         let lost = self.flights.lose_connection(generation, || {
             self.connected.store(false, Ordering::Release);
             self.link.store(None);
-            self.shards.clear(Clear::Flush);
+            self.backends.load().each(|shards| shards.clear(Clear::Flush));
         });
         if lost {
             Counters::bump(&self.counters.reconnect_flushes);
@@ -380,8 +446,128 @@ impl Inner {
         loop {
             ticks.tick().await;
             let Some(inner) = inner.upgrade() else { return };
-            inner.shards.sweep(inner.clock.now_ms(), 1024);
+            inner.backends.load().serving.sweep(inner.clock.now_ms(), 1024);
         }
+    }
+
+    /// Prepares the new backend off the async threads, warms it if asked
+    /// to, then swaps it in.
+    pub(crate) async fn reload(
+        inner: &Arc<Inner>,
+        source: BackendSource,
+        options: Vec<(String, String)>,
+    ) -> Result<Reloaded, Error> {
+        let _one_at_a_time = inner.reload_lock.lock().await;
+        let name = source.to_string();
+        let outcome = Inner::reload_serially(inner, source, options).await;
+        match &outcome {
+            Ok(done) => tracing::info!(
+                previous = %done.previous,
+                current = %done.current,
+                warmed = done.warmed,
+                took_ms = done.took.as_secs_f64() * 1e3,
+                swap_ms = done.swap.as_secs_f64() * 1e3,
+                "backend reloaded"
+            ),
+            Err(error) => {
+                let serving = inner.backends.load().serving.name().to_owned();
+                tracing::warn!(source = %name, %serving, "backend reload failed; still serving the old one: {error}");
+            }
+        }
+        outcome
+    }
+
+    async fn reload_serially(
+        inner: &Arc<Inner>,
+        source: BackendSource,
+        options: Vec<(String, String)>,
+    ) -> Result<Reloaded, Error> {
+        let started = Instant::now();
+        let count = inner.backends.load().serving.len();
+        let (task, now_ms) = (Arc::clone(inner), inner.clock.now_ms());
+        let (fresh, current, from_artifact_cache) = blocking(move || {
+            let (factory, from_artifact_cache) = reload::factory_of(source, &task.engines)?;
+            let fresh = reload::prepare(factory.as_ref(), &options, count, reload::Check::EveryCall, now_ms)?;
+            Ok((Arc::new(fresh), factory.name(), from_artifact_cache))
+        })
+        .await?;
+        let prepare = started.elapsed();
+
+        // Warm the new backend while the old one serves. From here on it
+        // sees every invalidation, so a replayed fill is as safe as any.
+        let mut warmed = 0;
+        if let Some(recent) = &inner.recent {
+            let reads = recent.lock().unwrap_or_else(|p| p.into_inner()).latest();
+            let serving = Arc::clone(&inner.backends.load().serving);
+            inner.backends.store(Arc::new(Backends { serving, others: vec![Arc::clone(&fresh)] }));
+            warmed = inner.warm(&fresh, reads).await;
+        }
+        let warm = started.elapsed() - prepare;
+
+        let task = Arc::clone(inner);
+        let previous = blocking(move || Ok(task.swap_in(fresh))).await?;
+        Ok(Reloaded {
+            previous,
+            current,
+            from_artifact_cache,
+            warmed,
+            prepare,
+            warm,
+            swap: started.elapsed() - prepare - warm,
+            took: started.elapsed(),
+        })
+    }
+
+    /// Makes `fresh` serve and retires the old backend; returns its name.
+    fn swap_in(&self, fresh: Arc<Shards>) -> String {
+        let old = Arc::clone(&self.backends.load().serving);
+        // The old backend keeps seeing invalidations until it is retired,
+        // so a reader that still holds it never finds a stale entry; once
+        // retired it holds nothing, and such a reader misses.
+        self.backends.store(Arc::new(Backends { serving: fresh, others: vec![Arc::clone(&old)] }));
+        old.retire();
+        let serving = Arc::clone(&self.backends.load().serving);
+        self.backends.store(Arc::new(Backends { serving, others: Vec::new() }));
+        old.name().to_owned()
+    }
+
+    /// Reads `reads` from Redis into `target`, through the same in-flight
+    /// checks as any fill, in pipelines of a few hundred. Returns how many
+    /// were stored. Best effort: a read that is in flight already, or any
+    /// error, is skipped.
+    async fn warm(&self, target: &Shards, reads: Vec<ReadCommand>) -> usize {
+        let mut stored = 0;
+        for batch in reads.chunks(256) {
+            let Ok(link) = self.link() else { return stored };
+            let now_ms = self.clock.now_ms();
+            let mut leads = Vec::new();
+            for read in batch {
+                let cache_key = read.cache_key();
+                let keys: Vec<Vec<u8>> = read.keys().map(<[u8]>::to_vec).collect();
+                match self.flights.begin(&cache_key, keys, link.generation) {
+                    Begin::Lead(ticket) => leads.push((read, cache_key, ticket)),
+                    Begin::Follow(_) => {}
+                    Begin::Stale => return stored,
+                }
+            }
+            let mut pipe = redis::pipe();
+            pipe.ignore_errors();
+            for (read, _, _) in &leads {
+                self.add_cached_read(&mut pipe, read);
+            }
+            let Ok(replies) = pipe.query_async::<Vec<Value>>(&mut link.connection.clone()).await else {
+                return stored;
+            };
+            let mut replies = replies.into_iter();
+            for (read, cache_key, ticket) in leads {
+                let reply = server_reply(replies.next());
+                let ttls: Vec<Option<Value>> = read.keys().map(|_| replies.next()).collect();
+                if self.store(Some(target), read, &cache_key, ticket, &reply, &ttls, now_ms) {
+                    stored += 1;
+                }
+            }
+        }
+        stored
     }
 
     fn link(&self) -> Result<Arc<Link>, Error> {
@@ -476,17 +662,10 @@ impl Inner {
             let mut pipe = redis::pipe();
             pipe.ignore_errors();
             for &i in &sent {
-                let cached = matches!(plans[i], Some(Plan::Lead(_)));
-                if cached && self.tracking == Tracking::OptIn {
-                    pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
-                }
-                pipe.add_command(reads[i].to_cmd());
-                if cached {
-                    // The key's own expiry, in the same round trip: an entry
-                    // never outlives its key in Redis.
-                    for key in reads[i].keys() {
-                        pipe.cmd("PTTL").arg(key);
-                    }
+                if matches!(plans[i], Some(Plan::Lead(_))) {
+                    self.add_cached_read(&mut pipe, &reads[i]);
+                } else {
+                    pipe.add_command(reads[i].to_cmd());
                 }
             }
             let result = pipe.query_async::<Vec<Value>>(&mut link.connection.clone()).await;
@@ -524,12 +703,14 @@ impl Inner {
     /// the backend holds one. Bytes this host never stored are dropped and
     /// counted, never served.
     fn lookup(&self, first_key: &[u8], cache_key: &[u8], now_ms: u64) -> Option<Value> {
-        let shard = self.shards.index(first_key);
-        let bytes = self.shards.get(shard, cache_key, now_ms)?;
+        let backends = self.backends.load();
+        let shards = &backends.serving;
+        let shard = shards.index(first_key);
+        let bytes = shards.get(shard, cache_key, now_ms)?;
         let value = reply::decode_owned(bytes);
         if value.is_none() {
             Counters::bump(&self.counters.corrupt_values);
-            self.shards.remove(shard, cache_key);
+            shards.remove(shard, cache_key);
         }
         value
     }
@@ -552,6 +733,40 @@ impl Inner {
                 hook(read).await;
             }
         }
+        let stored = self.store(None, read, cache_key, ticket, &reply, ttls, sent_at_ms);
+        if stored && let Some(recent) = &self.recent {
+            recent.lock().unwrap_or_else(|p| p.into_inner()).record(read);
+        }
+        reply
+    }
+
+    /// A read whose reply is to be cached, as sent: with `CLIENT CACHING
+    /// YES` first in opt-in mode, and the `PTTL` of each key it reads after,
+    /// in the same round trip, so an entry never outlives its key in Redis.
+    fn add_cached_read(&self, pipe: &mut redis::Pipeline, read: &ReadCommand) {
+        if self.tracking == Tracking::OptIn {
+            pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
+        }
+        pipe.add_command(read.to_cmd());
+        for key in read.keys() {
+            pipe.cmd("PTTL").arg(key);
+        }
+    }
+
+    /// Completes a leader's ticket: stores the reply in `target` (the
+    /// serving backend for `None`) unless something poisoned it. Returns
+    /// whether it was stored.
+    #[expect(clippy::too_many_arguments, reason = "one fill's parts, each named at both call sites")]
+    fn store(
+        &self,
+        target: Option<&Shards>,
+        read: &ReadCommand,
+        cache_key: &[u8],
+        ticket: Ticket<'_>,
+        reply: &Result<Value, Error>,
+        ttls: &[Option<Value>],
+        sent_at_ms: u64,
+    ) -> bool {
         let ttl_ms = entry_ttl(self.policy.ttl_ms(read.name()), ttls);
         let keys: Vec<Vec<u8>> = read.keys().map(<[u8]>::to_vec).collect();
         let mut encoded = false;
@@ -560,7 +775,10 @@ impl Inner {
                 encoded = true;
                 // Deadlines count from when the read was sent: never later
                 // than the key's own expiry.
-                self.shards.put(cache_key, &keys, &bytes, ttl_ms, sent_at_ms);
+                match target {
+                    Some(shards) => shards.put(cache_key, &keys, &bytes, ttl_ms, sent_at_ms),
+                    None => self.backends.load().serving.put(cache_key, &keys, &bytes, ttl_ms, sent_at_ms),
+                }
             }
         });
         match (stored, encoded) {
@@ -568,7 +786,7 @@ impl Inner {
             (false, _) if reply.is_ok() => Counters::bump(&self.counters.fills_skipped),
             _ => {}
         }
-        reply
+        stored && encoded
     }
 
     /// Waits for an identical read in flight; reads again if it vanished.

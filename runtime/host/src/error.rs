@@ -84,6 +84,19 @@ pub enum Error {
     /// Redis answered with an error, or the request failed.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// A backend component could not be loaded: not wasm, not a component,
+    /// another world, or an import the sandbox does not provide.
+    #[cfg(feature = "wasm")]
+    #[error("cannot load backend: {0}")]
+    Load(std::sync::Arc<crate::wasm::LoadError>),
+    /// The backend file could not be watched.
+    #[error("cannot watch {path}: {reason}")]
+    Watch {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The backend could not be set up.
     #[error("backend `{name}`: {source}")]
     Backend {
@@ -92,4 +105,11 @@ pub enum Error {
         /// What failed.
         source: BackendError,
     },
+}
+
+#[cfg(feature = "wasm")]
+impl From<crate::wasm::LoadError> for Error {
+    fn from(error: crate::wasm::LoadError) -> Error {
+        Error::Load(std::sync::Arc::new(error))
+    }
 }

@@ -12,6 +12,8 @@
 //! - [`tracking`]: the tracked connection, tracking modes, push handling.
 //! - `flights`: pending fills and single flight (the in-flight race).
 //! - `shards`: the backend split by Redis key, one lock per shard.
+//! - `reload`: [`BackendSource`], and making a new backend ready to serve
+//!   (the swap is [`Cache::reload_backend`]).
 //! - [`command`]: the allowlist of cacheable commands and the cache key.
 //! - `reply`: server replies to bytes and back.
 //! - [`backend`]: the [`Backend`] trait, which mirrors the WIT `store`
@@ -20,6 +22,7 @@
 //! - [`stats`]: [`CacheStats`], what the cache has done.
 //! - [`conformance`] (feature `conformance`): the one suite every backend
 //!   must pass, with model-based property tests.
+//! - [`watch`] (feature `watch`): reload the backend when its file changes.
 //! - [`wasm`] (feature `wasm`): backends compiled to WebAssembly components,
 //!   run sandboxed in wasmtime.
 
@@ -34,12 +37,15 @@ pub mod command;
 pub mod conformance;
 pub mod error;
 mod flights;
+mod reload;
 mod reply;
 mod shards;
 pub mod stats;
 pub mod tracking;
 #[cfg(feature = "wasm")]
 pub mod wasm;
+#[cfg(feature = "watch")]
+pub mod watch;
 
 pub use backend::{Backend, BackendFactory, NativeBackend, NativeFactory};
 pub use builder::CacheBuilder;
@@ -47,5 +53,6 @@ pub use cache::Cache;
 pub use command::{ReadCommand, cacheable_commands};
 pub use error::{BackendError, Error};
 pub use redis::Value;
+pub use reload::{BackendSource, Reloaded};
 pub use stats::CacheStats;
 pub use tracking::Tracking;

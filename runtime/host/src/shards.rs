@@ -11,6 +11,11 @@
 //! A backend call that fails is counted and treated as the contract says:
 //! the instance lost its entries, so a failed get is a miss, a failed put a
 //! skipped fill, and a failed invalidate leaves nothing stale behind.
+//!
+//! Retiring the shards (when the cache drops them or a reload replaces
+//! them) destroys each instance under its lock, after any call in flight,
+//! and leaves a [`Retired`] stand-in that holds nothing: a caller that still
+//! has the old shards in hand misses, and its fill is dropped.
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,6 +29,42 @@ use crate::error::BackendError;
 /// One shard: a backend instance.
 struct Shard {
     backend: Box<dyn Backend>,
+}
+
+/// What a retired shard holds: nothing. Every call succeeds and stores nothing.
+struct Retired;
+
+impl Backend for Retired {
+    fn init(&mut self, _: &[(String, String)]) -> Result<(), BackendError> {
+        Ok(())
+    }
+    fn get(&mut self, _: &[u8], _: u64) -> Result<Option<Vec<u8>>, BackendError> {
+        Ok(None)
+    }
+    fn put(&mut self, _: &[u8], _: &[u8], _: Option<u64>, _: u64) -> Result<(), BackendError> {
+        Ok(())
+    }
+    fn put_with_ref(&mut self, _: &[u8], _: &[u8], _: &[u8], _: Option<u64>, _: u64) -> Result<(), BackendError> {
+        Ok(())
+    }
+    fn invalidate(&mut self, _: Option<&[Vec<u8>]>) -> Result<(), BackendError> {
+        Ok(())
+    }
+    fn invalidate_refs(&mut self, _: Option<&[Vec<u8>]>) -> Result<(), BackendError> {
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), BackendError> {
+        Ok(())
+    }
+    fn stats(&mut self) -> Result<Vec<(String, u64)>, BackendError> {
+        Ok(Vec::new())
+    }
+    fn sweep(&mut self, _: u64, _: u32) -> Result<u32, BackendError> {
+        Ok(0)
+    }
+    fn destroy(&mut self) -> Result<(), BackendError> {
+        Ok(())
+    }
 }
 
 /// The backend's shards.
@@ -64,6 +105,19 @@ impl Shards {
     /// The backend's name.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// How many shards there are.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Runs `check` on every instance in turn; stops at the first error.
+    pub(crate) fn check_each(
+        &self,
+        mut check: impl FnMut(&mut dyn Backend) -> Result<(), BackendError>,
+    ) -> Result<(), BackendError> {
+        (0..self.shards.len()).try_for_each(|index| check(self.lock(index).backend.as_mut()))
     }
 
     /// The shard that holds the entries of `redis_key`.
@@ -194,10 +248,15 @@ impl Shards {
         (self.errors.load(Ordering::Relaxed), self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone())
     }
 
-    /// Calls `destroy` on every shard.
-    pub(crate) fn destroy(&self) {
+    /// Destroys every instance, once, after the call in flight on it, and
+    /// leaves [`Retired`] in its place. Calling it again does nothing.
+    pub(crate) fn retire(&self) {
         for index in 0..self.shards.len() {
-            let result = self.lock(index).backend.destroy();
+            let mut shard = self.lock(index);
+            let result = shard.backend.destroy();
+            // Dropping the instance returns its memory (a wasm Store and all).
+            shard.backend = Box::new(Retired);
+            drop(shard);
             if let Err(error) = result {
                 self.record(error);
             }
