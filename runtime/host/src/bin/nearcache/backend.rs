@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use nearcache::wasm::{ArtifactCache, Limits, WasmEngine, WasmFactory};
-use nearcache::{BackendFactory, NativeFactory};
+use nearcache::{BackendFactory, BackendSource, NativeFactory};
 
 use crate::args::BackendArg;
 use crate::failure::{Code, Failure};
@@ -43,6 +43,16 @@ pub struct Source {
     pub backend: BackendArg,
     /// Its `init` options.
     pub options: Vec<(String, String)>,
+}
+
+impl Source {
+    /// The library's name for this source.
+    pub fn to_library(&self) -> BackendSource {
+        match &self.backend {
+            BackendArg::Native => BackendSource::Native,
+            BackendArg::Wasm(path) => BackendSource::WasmFile(path.clone()),
+        }
+    }
 }
 
 /// Loads the backend `arg` names.

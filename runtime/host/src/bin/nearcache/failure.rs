@@ -62,7 +62,7 @@ impl From<nearcache::Error> for Failure {
         let code = match &error {
             nearcache::Error::InvalidUrl { .. } | nearcache::Error::InvalidOption { .. } => Code::Usage,
             nearcache::Error::Connect { .. } => Code::Redis,
-            nearcache::Error::Backend { .. } => Code::Backend,
+            nearcache::Error::Backend { .. } | nearcache::Error::Load(_) => Code::Backend,
             _ => Code::Failed,
         };
         Failure::new(code, error)

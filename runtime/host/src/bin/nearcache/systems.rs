@@ -10,7 +10,7 @@ use redis::aio::MultiplexedConnection;
 use redis::caching::CacheConfig;
 use redis::{AsyncConnectionConfig, IntoConnectionInfo, ProtocolVersion, Value};
 
-use crate::backend::{self, Source};
+use crate::backend::Source;
 use crate::failure::{Code, Failure};
 
 /// Which system.
@@ -84,10 +84,14 @@ fn redis_config() -> AsyncConnectionConfig {
 }
 
 impl System {
-    /// A nearcache `Cache` of `url` on `source`'s backend.
+    /// A nearcache `Cache` of `url` on `source`'s backend; `engine` runs it
+    /// and every backend reloaded later.
     pub async fn nearcache(url: &str, source: &Source, engine: &WasmEngine) -> Result<System, Failure> {
-        let factory = backend::factory(&source.backend, engine)?;
-        let cache = CacheBuilder::new(url).backend(factory, source.options.clone()).build().await?;
+        let cache = CacheBuilder::new(url)
+            .wasm_engine(engine.clone())
+            .backend_source(source.to_library(), source.options.clone())
+            .build()
+            .await?;
         Ok(System::Nearcache(cache))
     }
 
@@ -120,7 +124,7 @@ impl System {
     /// The backend in use: nearcache's, else the system's name.
     pub fn backend(&self) -> String {
         match self {
-            System::Nearcache(cache) => cache.backend_name().to_string(),
+            System::Nearcache(cache) => cache.backend_name(),
             other => other.kind().label().to_owned(),
         }
     }
