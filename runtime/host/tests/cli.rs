@@ -14,13 +14,18 @@ mod support {
 #[allow(dead_code, reason = "shared with the workspace tests, which use all of it")]
 mod redis_server;
 
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
 use redis_server::RedisServer;
 use serde_json::Value;
 
 fn nearcache() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nearcache"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nearcache"));
+    // Compiled components go under target/, not the user's cache directory.
+    command.env("XDG_CACHE_HOME", Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache"));
+    command
 }
 
 #[test]
@@ -147,6 +152,49 @@ fn demo_starts_and_stops_a_private_redis_server() {
     // Stopped and reaped before the program exited.
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the private server still listens");
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "redis-server pid {pid} still exists");
+}
+
+/// Sends `signal` (e.g. `-HUP`) to `pid` with kill(1).
+fn signal(pid: u32, signal: &str) {
+    let sent = Command::new("kill").arg(signal).arg(pid.to_string()).status().expect("run kill");
+    assert!(sent.success(), "kill {signal} {pid} failed");
+}
+
+#[test]
+fn sighup_reloads_and_ctrl_c_stops_in_order() {
+    let server = RedisServer::start(&[]);
+    let mut child = nearcache()
+        .args(["demo", "--redis", &server.url(), "--duration", "10m", "--keys", "500", "--clients", "2", "--guest"])
+        .arg(support::rust_guest::rust_store())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nearcache");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines().map_while(Result::ok);
+    let mut seen = Vec::new();
+    let mut wait_for = |what: &dyn Fn(&str) -> bool| {
+        for line in lines.by_ref() {
+            let found = what(&line);
+            seen.push(line);
+            if found {
+                return;
+            }
+        }
+        panic!("the demo ended first:\n{}", seen.join("\n"));
+    };
+    // A status tick: the workload is running.
+    wait_for(&|line| line.contains(" ops/s "));
+    signal(child.id(), "-HUP");
+    wait_for(&|line| line.starts_with("SIGHUP: reload native -> native in"));
+    signal(child.id(), "-INT");
+    wait_for(&|line| line == "interrupted: the summary covers the time run so far");
+    let rest: Vec<String> = lines.collect();
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{}", rest.join("\n"));
+    let stdout = rest.join("\n");
+    assert_eq!(summary_rows(&stdout).len(), 2, "one phase and the total:\n{stdout}");
+    assert!(stdout.contains("deleted 500 keys"), "{stdout}");
+    assert_eq!(dbsize(&server), 0, "the demo left keys behind");
 }
 
 #[test]
