@@ -145,7 +145,8 @@ impl Bench<'_> {
         let label = system.kind().label();
         let system = Arc::new(system);
         let mut running = self.workload.start(Arc::clone(&system), systems::plain(self.url).await?);
-        self.status.begin(label, self.args.warmup + self.args.duration);
+        self.status.say(&format!("{label}: {:?} of warm-up, then {:?} measured", self.args.warmup, self.args.duration));
+        self.status.begin();
         let hangup = (system.kind() == Kind::Nearcache).then_some(source);
         let mut monitor = Monitor {
             status: &*self.status,

@@ -150,8 +150,7 @@ async fn run_phases(
                 source = to.clone();
             }
         }
-        let title = format!("phase {}/{}", i + 1, phases.len());
-        status.begin(&title, phase.length);
+        status.begin();
         let before = system.counters();
         let mut monitor =
             Monitor { status: &*status, signals: &mut *signals, run_started, base, hangup: Some(&source) };

@@ -58,7 +58,7 @@ impl Monitor<'_> {
                         p50_us: tally.quantile_us(0.5),
                         p99_us: tally.quantile_us(0.99),
                     };
-                    self.status.tick(&line, phase_started.elapsed());
+                    self.status.tick(&line);
                     last = now;
                 }
                 event = self.signals.next() => match event {

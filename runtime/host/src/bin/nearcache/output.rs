@@ -263,6 +263,19 @@ pub fn count(value: f64) -> String {
     text
 }
 
+/// Three significant digits with a suffix: `950`, `9.50k`, `192k`, `1.23M`.
+pub fn si(value: f64) -> String {
+    let value = value.max(0.0);
+    match value {
+        v if v < 1e3 => format!("{v:.0}"),
+        v if v < 1e4 => format!("{:.2}k", v / 1e3),
+        v if v < 1e5 => format!("{:.1}k", v / 1e3),
+        v if v < 1e6 => format!("{:.0}k", v / 1e3),
+        v if v < 1e7 => format!("{:.2}M", v / 1e6),
+        v => format!("{:.1}M", v / 1e6),
+    }
+}
+
 /// `0.9712` as `97.1%`.
 pub fn percent(ratio: f64) -> String {
     format!("{:.1}%", ratio * 100.0)
@@ -290,6 +303,10 @@ mod tests {
         assert_eq!(count(1000.0), "1,000");
         assert_eq!(count(1_234_567.8), "1,234,568");
         assert_eq!(percent(0.9712), "97.1%");
+        assert_eq!(si(950.0), "950");
+        assert_eq!(si(9_500.0), "9.50k");
+        assert_eq!(si(192_345.0), "192k");
+        assert_eq!(si(1_234_567.0), "1.23M");
         assert_eq!(micros(0.94), "0.9 us");
         assert_eq!(micros(85.2), "85 us");
         assert_eq!(micros(1234.0), "1.2 ms");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::output::{count, micros, percent};
+use crate::output::{self, count, micros, percent};
 
 /// Where the status goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,23 @@ pub struct Line {
     pub p50_us: f64,
     /// Read latency 99th percentile over the tick, microseconds.
     pub p99_us: f64,
+}
+
+impl Line {
+    /// The line for a terminal: under 80 columns with the spinner.
+    fn compact(&self) -> String {
+        let micros = |us: f64| output::micros(us).replace(' ', "");
+        format!(
+            "{:>5.1}s  {:<10} {:>5} ops/s  hit {:>5}  inval {:>5}  p50 {:>5}  p99 {:>5}",
+            self.elapsed.as_secs_f64(),
+            self.backend,
+            output::si(self.ops_per_sec),
+            percent(self.hit_ratio),
+            output::si(self.invalidations as f64),
+            micros(self.p50_us),
+            micros(self.p99_us),
+        )
+    }
 }
 
 impl fmt::Display for Line {
@@ -95,8 +112,8 @@ impl Status {
         }
     }
 
-    /// Starts a bar for a phase `length` long, titled `title`.
-    pub fn begin(&mut self, title: &str, length: Duration) {
+    /// Starts the live line (a spinner and the latest tick).
+    pub fn begin(&mut self) {
         self.end();
         if self.mode != Mode::Live {
             return;
@@ -105,22 +122,16 @@ impl Status {
             Stream::Stdout => ProgressDrawTarget::stdout(),
             Stream::Stderr => ProgressDrawTarget::stderr(),
         };
-        let bar = ProgressBar::with_draw_target(Some(length.as_millis() as u64), target);
-        let style = ProgressStyle::with_template("{prefix:.bold} [{bar:12.cyan/blue}] {wide_msg}")
-            .expect("a valid template")
-            .progress_chars("=> ");
-        bar.set_style(style);
-        bar.set_prefix(title.to_owned());
+        let bar = ProgressBar::with_draw_target(None, target);
+        bar.set_style(ProgressStyle::with_template("{spinner:.cyan} {wide_msg}").expect("a valid template"));
+        bar.enable_steady_tick(Duration::from_millis(100));
         self.bar = Some(bar);
     }
 
     /// Shows a tick.
-    pub fn tick(&self, line: &Line, phase_elapsed: Duration) {
+    pub fn tick(&self, line: &Line) {
         match (self.mode, &self.bar) {
-            (Mode::Live, Some(bar)) => {
-                bar.set_position(phase_elapsed.as_millis() as u64);
-                bar.set_message(line.to_string());
-            }
+            (Mode::Live, Some(bar)) => bar.set_message(line.compact()),
             (Mode::Plain, _) => self.print(&line.to_string()),
             _ => {}
         }
