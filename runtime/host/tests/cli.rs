@@ -130,6 +130,7 @@ fn demo_runs_end_to_end_and_swaps_the_backend() {
     let all = &rows[3];
     assert!(number(&all[4]) > 50.0, "hit ratio: {all:?}");
     assert!(number(&all[5]) > 0.0, "no invalidations arrived: {all:?}");
+    assert!(stdout.contains("coherence: 0 of 2,000 keys read stale once the writes stopped"), "{stdout}");
     assert!(stdout.contains("deleted 2000 keys under nearcache:demo:"), "{stdout}");
     assert_eq!(dbsize(&server), 0, "the demo left keys behind");
 }
@@ -232,7 +233,7 @@ fn bench_json_has_the_schema() {
         for field in ["ops_per_sec", "p50_us", "p99_us", "hit_ratio"] {
             assert!(figures[field].is_f64(), "systems.{system}.{field} is not a number: {figures}");
         }
-        for field in ["invalidations", "reads", "writes", "errors"] {
+        for field in ["invalidations", "stale_keys", "reads", "writes", "errors"] {
             assert!(figures[field].is_u64(), "systems.{system}.{field} is not a count: {figures}");
         }
         assert!(figures["ops_per_sec"].as_f64().unwrap() > 0.0, "{system}: {figures}");
@@ -242,6 +243,7 @@ fn bench_json_has_the_schema() {
         assert!((0.0..=1.0).contains(&hit_ratio), "{system}: {figures}");
     }
     assert_eq!(report["systems"]["nearcache"]["backend"], "native");
+    assert_eq!(report["systems"]["nearcache"]["stale_keys"], 0, "{report}");
     assert!(report["systems"]["nearcache"]["hit_ratio"].as_f64().unwrap() > 0.5, "{report}");
     assert!(report["systems"]["cache_aio"]["hit_ratio"].as_f64().unwrap() > 0.5, "{report}");
     assert_eq!(report["systems"]["uncached"]["hit_ratio"].as_f64(), Some(0.0));

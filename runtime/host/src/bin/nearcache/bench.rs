@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::args::{self, BackendArg, WorkloadArgs};
 use crate::backend::{self, Source};
+use crate::coherence;
 use crate::failure::{Code, Failure};
 use crate::monitor::{Ended, Monitor};
 use crate::output::{self, Measured, Ratio, Ratios, Report, Settings, SystemReport, Systems};
@@ -61,8 +62,14 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     let outcome = match populated {
         Ok(()) => {
             let workload = Workload::new(&args.workload, Arc::clone(&keys));
-            let mut bench =
-                Bench { args: &args, url: &target.url, workload, status: &mut status, signals: &mut signals };
+            let mut bench = Bench {
+                args: &args,
+                url: &target.url,
+                keys: &keys,
+                workload,
+                status: &mut status,
+                signals: &mut signals,
+            };
             bench.run_all(&source, &engine).await
         }
         Err(error) => Err(Failure::new(Code::Failed, format!("writing the benchmark's keys: {error}"))),
@@ -111,6 +118,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
 struct Bench<'a> {
     args: &'a Args,
     url: &'a str,
+    keys: &'a KeySpace,
     workload: Workload,
     status: &'a mut Status,
     signals: &'a mut Signals,
@@ -164,12 +172,21 @@ impl Bench<'_> {
         let ended = monitor.watch(&running, self.args.duration).await;
         let (tally, elapsed) = running.stop().await;
         self.status.end();
+        let counters = system.counters().since(before);
+        let stale_keys = match system.kind() {
+            // It always asks Redis.
+            Kind::Uncached => 0,
+            _ => coherence::stale_keys(&system, &mut systems::plain(self.url).await?, self.keys)
+                .await
+                .map_err(|reason| Failure::new(Code::Failed, format!("{label}: checking for stale keys: {reason}")))?,
+        };
         let result = Measured {
             label: label.to_owned(),
             backend: system.backend(),
             seconds: elapsed.as_secs_f64(),
             tally,
-            counters: system.counters().since(before),
+            counters,
+            stale_keys: Some(stale_keys),
         };
         Ok((Some(result), ended))
     }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::args::{self, BackendArg, WorkloadArgs};
 use crate::backend::{self, Source};
+use crate::coherence;
 use crate::failure::{Code, Failure};
 use crate::guest;
 use crate::monitor::{Ended, Monitor};
@@ -95,7 +96,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     };
     status.end();
     let deleted = keys.delete(&mut admin).await;
-    let (measured, ended) = outcome?;
+    let Outcome { measured, ended, stale } = outcome?;
 
     println!();
     if ended == Ended::Stopped {
@@ -105,6 +106,10 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     let total = Measured::combined("all", "-", &measured);
     print!("{}", output::summary_table(&measured, &total));
     println!();
+    println!(
+        "coherence: {stale} of {} keys read stale once the writes stopped (each was read through the cache and from Redis)",
+        output::count(keys.len() as f64)
+    );
     match deleted {
         Ok(n) => println!("deleted {n} keys under {}*", keys.prefix()),
         Err(error) => return Err(Failure::new(Code::Failed, format!("deleting the demo's keys: {error}"))),
@@ -125,7 +130,17 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     })
 }
 
-/// Runs the phases; returns each one's figures and whether the run was stopped.
+/// What the phases did.
+struct Outcome {
+    /// Each phase's figures.
+    measured: Vec<Measured>,
+    /// Whether the run was stopped.
+    ended: Ended,
+    /// Keys read stale once the writes stopped.
+    stale: u64,
+}
+
+/// Runs the phases, then checks every key against Redis.
 async fn run_phases(
     url: &str,
     engine: &nearcache::wasm::WasmEngine,
@@ -134,7 +149,7 @@ async fn run_phases(
     workload: &Workload,
     status: &mut Status,
     signals: &mut Signals,
-) -> Result<(Vec<Measured>, Ended), Failure> {
+) -> Result<Outcome, Failure> {
     let system = Arc::new(System::nearcache(url, first, engine).await?);
     let mut running = workload.start(Arc::clone(&system), systems::plain(url).await?);
     let run_started = Instant::now();
@@ -163,11 +178,15 @@ async fn run_phases(
             seconds: elapsed.as_secs_f64(),
             tally,
             counters: system.counters().since(before),
+            stale_keys: None,
         });
         status.end();
         if last {
             break;
         }
     }
-    Ok((measured, ended))
+    let stale = coherence::stale_keys(&system, &mut systems::plain(url).await?, workload.keys())
+        .await
+        .map_err(|reason| Failure::new(Code::Failed, format!("checking for stale keys: {reason}")))?;
+    Ok(Outcome { measured, ended, stale })
 }

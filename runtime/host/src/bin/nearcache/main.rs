@@ -9,7 +9,8 @@
 //!   component, in process.
 //! - `workload`: the key space, the client tasks, their tally; `zipf`: the
 //!   key distribution.
-//! - `systems`: nearcache, the redis crate's `cache-aio` cache, uncached GET.
+//! - `systems`: nearcache, the redis crate's `cache-aio` cache, uncached GET;
+//!   `coherence`: the end-of-run check for stale entries.
 //! - `backend`: the backend the flags name, the wasm engine; `guest`: the
 //!   Rust guest the demo swaps in; `reload`: hot reload.
 //! - `redis_target`: which Redis; `redis_server`: a private redis-server.
@@ -21,6 +22,7 @@ mod args;
 mod backend;
 mod bench;
 mod check;
+mod coherence;
 mod demo;
 mod failure;
 mod guest;

@@ -21,6 +21,8 @@ pub struct Measured {
     pub tally: Tally,
     /// What the cache counted.
     pub counters: Counters,
+    /// Keys read stale once the writes stopped, if checked.
+    pub stale_keys: Option<u64>,
 }
 
 impl Measured {
@@ -55,6 +57,7 @@ impl Measured {
             seconds: parts.iter().map(|p| p.seconds).sum(),
             tally,
             counters,
+            stale_keys: None,
         }
     }
 }
@@ -86,13 +89,13 @@ pub fn summary_table(phases: &[Measured], total: &Measured) -> String {
 /// The bench's results as a Markdown table, one row per system.
 pub fn bench_table(systems: &[&Measured]) -> String {
     let mut text = String::from(
-        "| system | backend | ops/s | read p50 (us) | read p99 (us) | hit ratio | invalidations | errors |\n\
-         | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| system | backend | ops/s | read p50 (us) | read p99 (us) | hit ratio | invalidations | stale keys | errors |\n\
+         | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for row in systems {
         let _ = writeln!(
             text,
-            "| {} | {} | {} | {:.1} | {:.1} | {} | {} | {} |",
+            "| {} | {} | {} | {:.1} | {:.1} | {} | {} | {} | {} |",
             row.label,
             row.backend,
             count(row.ops_per_sec()),
@@ -100,6 +103,7 @@ pub fn bench_table(systems: &[&Measured]) -> String {
             row.p99_us(),
             percent(row.counters.hit_ratio()),
             count(row.counters.invalidations as f64),
+            row.stale_keys.map_or_else(|| "-".to_owned(), |n| count(n as f64)),
             row.tally.errors,
         );
     }
@@ -214,6 +218,10 @@ pub struct SystemReport {
     pub hit_ratio: f64,
     /// Invalidations the cache received.
     pub invalidations: u64,
+    /// Keys the system read differently from Redis once the writes had
+    /// stopped and every invalidation had arrived: entries it would serve
+    /// stale until evicted (0 for uncached GET, which always asks Redis).
+    pub stale_keys: u64,
     /// Reads done.
     pub reads: u64,
     /// Writes done.
@@ -233,6 +241,7 @@ impl From<&Measured> for SystemReport {
             p99_us: m.p99_us(),
             hit_ratio: m.counters.hit_ratio(),
             invalidations: m.counters.invalidations,
+            stale_keys: m.stale_keys.unwrap_or(0),
             reads: m.tally.reads,
             writes: m.tally.writes,
             errors: m.tally.errors,

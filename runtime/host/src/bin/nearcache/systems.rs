@@ -137,8 +137,8 @@ impl System {
         }
     }
 
-    /// `GET key`; the value's length.
-    pub async fn get(&self, key: &[u8]) -> Result<usize, String> {
+    /// `GET key`; the value.
+    pub async fn get(&self, key: &[u8]) -> Result<Vec<u8>, String> {
         let reply = match self {
             System::Nearcache(cache) => cache.get(key).await.map_err(|e| e.to_string())?,
             System::CacheAio(connection) | System::Uncached(connection) => redis::cmd("GET")
@@ -148,8 +148,20 @@ impl System {
                 .map_err(|e| e.to_string())?,
         };
         match reply {
-            Value::BulkString(bytes) => Ok(bytes.len()),
+            Value::BulkString(bytes) => Ok(bytes),
             other => Err(format!("GET returned {other:?}, not a string")),
+        }
+    }
+
+    /// A round trip on the system's own connection: every invalidation
+    /// Redis sent it before has been handled when this returns.
+    pub async fn sync(&self) -> Result<(), String> {
+        let ping = redis::cmd("PING");
+        match self {
+            System::Nearcache(cache) => cache.command(&ping).await.map(drop).map_err(|e| e.to_string()),
+            System::CacheAio(connection) | System::Uncached(connection) => {
+                ping.query_async::<()>(&mut connection.clone()).await.map_err(|e| e.to_string())
+            }
         }
     }
 

@@ -14,8 +14,8 @@ use crate::args::WorkloadArgs;
 use crate::systems::System;
 use crate::zipf::{EXPONENT, Rng, Zipf};
 
-/// Keys written or deleted per round trip during set-up and clean-up.
-const BATCH: usize = 1000;
+/// Keys written, read or deleted per round trip outside the workload.
+pub const BATCH: usize = 1000;
 
 /// Every key expires after this long, so keys left behind by a killed run
 /// do not stay; writes keep the expiry (`SET ... KEEPTTL`).
@@ -48,6 +48,11 @@ impl KeySpace {
     /// How many keys.
     pub fn len(&self) -> usize {
         self.keys.len()
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &[Vec<u8>] {
+        &self.keys
     }
 
     /// Writes every key with a `value_size`-byte value.
@@ -171,6 +176,11 @@ impl Workload {
         }
     }
 
+    /// The key space.
+    pub fn keys(&self) -> &KeySpace {
+        &self.keys
+    }
+
     /// Starts the clients: they read through `system` and write through `writer`.
     pub fn start(&self, system: Arc<System>, writer: MultiplexedConnection) -> Running {
         let stop = Arc::new(AtomicBool::new(false));
@@ -274,12 +284,12 @@ impl Client {
             let started = Instant::now();
             if workload.read_ratio >= 1.0 || rng.next_u64() < read_below {
                 match self.system.get(key).await {
-                    Ok(len) if len == workload.value_size => {
+                    Ok(value) if value.len() == workload.value_size => {
                         tally.reads += 1;
                         let nanos = started.elapsed().as_nanos();
                         tally.latency.saturating_record(u64::try_from(nanos).unwrap_or(u64::MAX).max(1));
                     }
-                    Ok(len) => tally.error(format!("read {len} bytes, expected {}", workload.value_size)),
+                    Ok(value) => tally.error(format!("read {} bytes, expected {}", value.len(), workload.value_size)),
                     Err(error) => tally.error(format!("GET: {error}")),
                 }
             } else {
