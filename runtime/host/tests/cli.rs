@@ -230,7 +230,7 @@ fn bench_json_has_the_schema() {
     }
     for system in ["nearcache", "cache_aio", "uncached"] {
         let figures = &report["systems"][system];
-        for field in ["ops_per_sec", "p50_us", "p99_us", "hit_ratio"] {
+        for field in ["ops_per_sec", "p50_us", "p99_us", "hit_ratio", "stale_read_share"] {
             assert!(figures[field].is_f64(), "systems.{system}.{field} is not a number: {figures}");
         }
         for field in ["invalidations", "stale_keys", "reads", "writes", "errors"] {

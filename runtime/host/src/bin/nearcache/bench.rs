@@ -11,7 +11,7 @@ use crate::backend::{self, Source};
 use crate::coherence;
 use crate::failure::{Code, Failure};
 use crate::monitor::{Ended, Monitor};
-use crate::output::{self, Measured, Ratio, Ratios, Report, Settings, SystemReport, Systems};
+use crate::output::{self, Measured, Ratio, Ratios, Report, Settings, Stale, SystemReport, Systems};
 use crate::redis_target::{self, RedisArgs};
 use crate::signals::Signals;
 use crate::status::{Status, Stream};
@@ -173,20 +173,21 @@ impl Bench<'_> {
         let (tally, elapsed) = running.stop().await;
         self.status.end();
         let counters = system.counters().since(before);
-        let stale_keys = match system.kind() {
+        let stale = match system.kind() {
             // It always asks Redis.
-            Kind::Uncached => 0,
+            Kind::Uncached => Vec::new(),
             _ => coherence::stale_keys(&system, &mut systems::plain(self.url).await?, self.keys)
                 .await
                 .map_err(|reason| Failure::new(Code::Failed, format!("{label}: checking for stale keys: {reason}")))?,
         };
+        let stale = Stale { keys: stale.len() as u64, read_share: self.workload.read_share(&stale) };
         let result = Measured {
             label: label.to_owned(),
             backend: system.backend(),
             seconds: elapsed.as_secs_f64(),
             tally,
             counters,
-            stale_keys: Some(stale_keys),
+            stale: Some(stale),
         };
         Ok((Some(result), ended))
     }

@@ -9,17 +9,21 @@ use redis::aio::MultiplexedConnection;
 use crate::systems::System;
 use crate::workload::{BATCH, KeySpace};
 
-/// How many of `keys` `system` reads differently from Redis, read through
-/// `admin`. Call only when nothing writes the keys any more.
-pub async fn stale_keys(system: &System, admin: &mut MultiplexedConnection, keys: &KeySpace) -> Result<u64, String> {
+/// The indices of the `keys` that `system` reads differently from Redis
+/// (read through `admin`). Call only when nothing writes the keys any more.
+pub async fn stale_keys(
+    system: &System,
+    admin: &mut MultiplexedConnection,
+    keys: &KeySpace,
+) -> Result<Vec<usize>, String> {
     system.sync().await?;
-    let mut stale = 0;
-    for chunk in keys.keys().chunks(BATCH) {
+    let mut stale = Vec::new();
+    for (n, chunk) in keys.keys().chunks(BATCH).enumerate() {
         let truth: Vec<Option<Vec<u8>>> =
             redis::cmd("MGET").arg(chunk).query_async(admin).await.map_err(|e| format!("MGET: {e}"))?;
-        for (key, truth) in chunk.iter().zip(truth) {
+        for (i, (key, truth)) in chunk.iter().zip(truth).enumerate() {
             if Some(system.get(key).await?) != truth {
-                stale += 1;
+                stale.push(n * BATCH + i);
             }
         }
     }

@@ -15,7 +15,7 @@ use crate::coherence;
 use crate::failure::{Code, Failure};
 use crate::guest;
 use crate::monitor::{Ended, Monitor};
-use crate::output::{self, Measured};
+use crate::output::{self, Measured, Stale};
 use crate::redis_target::{self, RedisArgs};
 use crate::reload;
 use crate::signals::Signals;
@@ -107,7 +107,8 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     print!("{}", output::summary_table(&measured, &total));
     println!();
     println!(
-        "coherence: {stale} of {} keys read stale once the writes stopped (each was read through the cache and from Redis)",
+        "coherence: {} of {} keys read stale once the writes stopped (each read through the cache and from Redis)",
+        stale.describe(),
         output::count(keys.len() as f64)
     );
     match deleted {
@@ -136,8 +137,8 @@ struct Outcome {
     measured: Vec<Measured>,
     /// Whether the run was stopped.
     ended: Ended,
-    /// Keys read stale once the writes stopped.
-    stale: u64,
+    /// What the check for stale keys found once the writes stopped.
+    stale: Stale,
 }
 
 /// Runs the phases, then checks every key against Redis.
@@ -178,7 +179,7 @@ async fn run_phases(
             seconds: elapsed.as_secs_f64(),
             tally,
             counters: system.counters().since(before),
-            stale_keys: None,
+            stale: None,
         });
         status.end();
         if last {
@@ -188,5 +189,6 @@ async fn run_phases(
     let stale = coherence::stale_keys(&system, &mut systems::plain(url).await?, workload.keys())
         .await
         .map_err(|reason| Failure::new(Code::Failed, format!("checking for stale keys: {reason}")))?;
+    let stale = Stale { keys: stale.len() as u64, read_share: workload.read_share(&stale) };
     Ok(Outcome { measured, ended, stale })
 }

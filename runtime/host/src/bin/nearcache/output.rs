@@ -22,7 +22,27 @@ pub struct Measured {
     /// What the cache counted.
     pub counters: Counters,
     /// Keys read stale once the writes stopped, if checked.
-    pub stale_keys: Option<u64>,
+    pub stale: Option<Stale>,
+}
+
+/// What the end-of-run coherence check found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stale {
+    /// Keys read stale.
+    pub keys: u64,
+    /// The share of the workload's reads that go to those keys.
+    pub read_share: f64,
+}
+
+impl Stale {
+    /// `115 (48.1% of reads)`, or `0`.
+    pub fn describe(&self) -> String {
+        if self.keys == 0 {
+            "0".to_owned()
+        } else {
+            format!("{} ({} of reads)", count(self.keys as f64), percent(self.read_share))
+        }
+    }
 }
 
 impl Measured {
@@ -57,7 +77,7 @@ impl Measured {
             seconds: parts.iter().map(|p| p.seconds).sum(),
             tally,
             counters,
-            stale_keys: None,
+            stale: None,
         }
     }
 }
@@ -103,7 +123,7 @@ pub fn bench_table(systems: &[&Measured]) -> String {
             row.p99_us(),
             percent(row.counters.hit_ratio()),
             count(row.counters.invalidations as f64),
-            row.stale_keys.map_or_else(|| "-".to_owned(), |n| count(n as f64)),
+            row.stale.map_or_else(|| "-".to_owned(), |stale| stale.describe()),
             row.tally.errors,
         );
     }
@@ -222,6 +242,8 @@ pub struct SystemReport {
     /// stopped and every invalidation had arrived: entries it would serve
     /// stale until evicted (0 for uncached GET, which always asks Redis).
     pub stale_keys: u64,
+    /// The share of the workload's reads that go to those keys.
+    pub stale_read_share: f64,
     /// Reads done.
     pub reads: u64,
     /// Writes done.
@@ -241,7 +263,8 @@ impl From<&Measured> for SystemReport {
             p99_us: m.p99_us(),
             hit_ratio: m.counters.hit_ratio(),
             invalidations: m.counters.invalidations,
-            stale_keys: m.stale_keys.unwrap_or(0),
+            stale_keys: m.stale.map_or(0, |s| s.keys),
+            stale_read_share: m.stale.map_or(0.0, |s| s.read_share),
             reads: m.tally.reads,
             writes: m.tally.writes,
             errors: m.tally.errors,

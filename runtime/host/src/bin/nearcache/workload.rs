@@ -181,6 +181,11 @@ impl Workload {
         &self.keys
     }
 
+    /// The share of reads that go to the keys at `indices`.
+    pub fn read_share(&self, indices: &[usize]) -> f64 {
+        self.zipf.share(indices)
+    }
+
     /// Starts the clients: they read through `system` and write through `writer`.
     pub fn start(&self, system: Arc<System>, writer: MultiplexedConnection) -> Running {
         let stop = Arc::new(AtomicBool::new(false));

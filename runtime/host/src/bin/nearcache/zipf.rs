@@ -26,6 +26,15 @@ impl Zipf {
         Zipf { cdf }
     }
 
+    /// The probability of drawing one of `ranks` (each counted once).
+    pub fn share(&self, ranks: &[usize]) -> f64 {
+        let mut ranks = ranks.to_vec();
+        ranks.sort_unstable();
+        ranks.dedup();
+        let p = |rank: usize| self.cdf[rank] - if rank == 0 { 0.0 } else { self.cdf[rank - 1] };
+        ranks.into_iter().filter(|&rank| rank < self.cdf.len()).map(p).sum()
+    }
+
     /// A rank, 0 the most likely.
     pub fn sample(&self, rng: &mut Rng) -> usize {
         let u = rng.next_f64();
@@ -74,6 +83,16 @@ mod tests {
         assert!((11_000..15_000).contains(&counts[0]), "{}", counts[0]);
         assert!(counts[1] > counts[0] / 3 && counts[1] < counts[0] * 2 / 3, "{} {}", counts[0], counts[1]);
         assert!(counts[900..].iter().sum::<u32>() > 0, "the tail is never drawn");
+    }
+
+    #[test]
+    fn shares_add_up() {
+        let zipf = Zipf::new(100, EXPONENT);
+        let all: Vec<usize> = (0..100).collect();
+        assert!((zipf.share(&all) - 1.0).abs() < 1e-9);
+        assert!(zipf.share(&[0]) > zipf.share(&[1]));
+        assert_eq!(zipf.share(&[1, 1]), zipf.share(&[1]));
+        assert_eq!(zipf.share(&[]), 0.0);
     }
 
     #[test]
