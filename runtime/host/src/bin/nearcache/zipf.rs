@@ -32,7 +32,8 @@ impl Zipf {
         ranks.sort_unstable();
         ranks.dedup();
         let p = |rank: usize| self.cdf[rank] - if rank == 0 { 0.0 } else { self.cdf[rank - 1] };
-        ranks.into_iter().filter(|&rank| rank < self.cdf.len()).map(p).sum()
+        // A fold from +0.0: an empty f64 `sum` is -0.0, which prints as such.
+        ranks.into_iter().filter(|&rank| rank < self.cdf.len()).map(p).fold(0.0, |total, p| total + p)
     }
 
     /// A rank, 0 the most likely.
@@ -92,7 +93,7 @@ mod tests {
         assert!((zipf.share(&all) - 1.0).abs() < 1e-9);
         assert!(zipf.share(&[0]) > zipf.share(&[1]));
         assert_eq!(zipf.share(&[1, 1]), zipf.share(&[1]));
-        assert_eq!(zipf.share(&[]), 0.0);
+        assert!(zipf.share(&[]).is_sign_positive());
     }
 
     #[test]
