@@ -131,7 +131,7 @@ fn demo_runs_end_to_end_and_swaps_the_backend() {
     assert!(number(&all[4]) > 50.0, "hit ratio: {all:?}");
     assert!(number(&all[5]) > 0.0, "no invalidations arrived: {all:?}");
     assert!(stdout.contains("coherence: 0 of 2,000 keys read stale once the writes stopped"), "{stdout}");
-    assert!(stdout.contains("deleted 2000 keys under nearcache:demo:"), "{stdout}");
+    assert!(stdout.contains("deleted 2,000 keys under nearcache:demo:"), "{stdout}");
     assert_eq!(dbsize(&server), 0, "the demo left keys behind");
 }
 

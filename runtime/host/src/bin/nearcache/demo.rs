@@ -112,7 +112,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
         output::count(keys.len() as f64)
     );
     match deleted {
-        Ok(n) => println!("deleted {n} keys under {}*", keys.prefix()),
+        Ok(n) => println!("deleted {} keys under {}*", output::count(n as f64), keys.prefix()),
         Err(error) => return Err(Failure::new(Code::Failed, format!("deleting the demo's keys: {error}"))),
     }
     if let Some(note) = target.stop() {
