@@ -196,12 +196,12 @@ impl Bench<'_> {
 fn print_table(args: &Args, source: &Source, measured: &[Measured]) {
     let w = &args.workload;
     println!(
-        "nearcache bench: {} clients, {} keys (zipf s={EXPONENT}), {} B values, {}% reads, \
+        "nearcache bench: {} clients, {} keys (zipf s={EXPONENT}), {} B values, {} reads, \
          {:?} per system after {:?} of warm-up, nearcache on {}, {} tokio workers",
         w.clients,
         output::count(f64::from(w.keys)),
         w.value_size,
-        w.read_ratio * 100.0,
+        output::percent(w.read_ratio),
         args.duration,
         args.warmup,
         source.backend.describe(),

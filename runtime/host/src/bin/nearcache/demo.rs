@@ -78,12 +78,12 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     let mut admin = systems::plain(&target.url).await?;
     let w = &args.workload;
     status.say(&format!(
-        "{} clients, {} keys under {}* (zipf s={EXPONENT}), {} B values, {}% reads, a second client writing",
+        "{} clients, {} keys under {}* (zipf s={EXPONENT}), {} B values, {} reads, a second client writing",
         w.clients,
         output::count(f64::from(w.keys)),
         keys.prefix(),
         w.value_size,
-        w.read_ratio * 100.0
+        output::percent(w.read_ratio)
     ));
     // From the first key written on, the keys are deleted whatever happens.
     let populated = keys.populate(&mut admin, w.value_size as usize).await;
