@@ -132,7 +132,7 @@ async fn fifty_reloads_under_traffic_fail_nothing_serve_nothing_stale_and_destro
     let cache = Arc::new(
         CacheBuilder::new(server.url())
             .shards(2)
-            .warm_reloads(16)
+            .warm_reloads(KEYS as usize)
             .backend_source(Counting::source(Arc::new(NativeFactory), &destroys), options())
             .build()
             .await

@@ -4,8 +4,9 @@
 //! - reload latency (whole, and the swap alone) to the Rust guest from its
 //!   bytes, compiled each time (no artifact cache) and from the artifact cache;
 //! - read latency (p50, p99, max) of cached GETs from several tasks, for a
-//!   stretch without reloads and a stretch with a reload every 100 ms
-//!   alternating native and the Rust guest.
+//!   stretch without reloads and stretches with a reload every 100 ms:
+//!   native to native (the swap alone), and alternating native and the Rust
+//!   guest; each with cold new backends and with warm reloads.
 //!
 //! Run with `cargo bench -p nearcache-tests --bench reload`. Set
 //! `BENCH_SECONDS` to change the length of each read stretch (default 5).
@@ -98,7 +99,7 @@ async fn read_latencies(cache: &Arc<Cache>, seconds: f64, during: impl Future<Ou
 fn report(label: &str, latencies: &[Duration]) -> Duration {
     let p99 = percentile(latencies, 0.99);
     println!(
-        "reads {label:<26} {:>9} reads   p50 {:>7.1} us   p99 {:>7.1} us   max {:>8.1} us",
+        "reads {label:<28} {:>9} reads   p50 {:>7.1} us   p99 {:>7.1} us   max {:>8.1} us",
         latencies.len(),
         percentile(latencies, 0.5).as_secs_f64() * 1e6,
         p99.as_secs_f64() * 1e6,
@@ -131,7 +132,7 @@ fn main() {
         let engine = WasmEngine::new(Limits::default())
             .unwrap()
             .with_artifact_cache(ArtifactCache::open(artifacts.path()).unwrap());
-        let cache = Arc::new(CacheBuilder::new(server.url()).wasm_engine(engine).build().await.unwrap());
+        let cache = CacheBuilder::new(server.url()).wasm_engine(engine).build().await.unwrap();
         // The first load compiles and stores the artifact.
         cache
             .reload_backend(BackendSource::WasmBytes { name: "rust_store".into(), bytes: wasm.clone() }, options())
@@ -140,34 +141,57 @@ fn main() {
         cache.reload_backend(BackendSource::Native, options()).await.unwrap();
         reload_latency(&cache, "from artifact cache:", &wasm).await;
 
-        // Warm the native store, then read without and with reloads.
-        for n in 0..KEYS {
-            cache.get(key(n)).await.unwrap();
-        }
-        let quiet = read_latencies(&cache, seconds, std::future::pending()).await;
-        let reloading = {
-            let cache = Arc::clone(&cache);
-            let wasm = wasm.clone();
-            async move {
-                for round in 0.. {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    let source = if round % 2 == 0 {
-                        BackendSource::WasmBytes { name: "rust_store".into(), bytes: wasm.clone() }
-                    } else {
-                        BackendSource::Native
-                    };
-                    cache.reload_backend(source, options()).await.expect("reload");
-                }
-            }
-        };
-        let during = read_latencies(&cache, seconds, reloading).await;
+        drop(cache);
+
+        // Read latency without reloads, then with a reload every 100 ms:
+        // native to native (the swap alone), and native to the Rust guest
+        // and back; each with a cold new backend and a warmed one.
         println!();
-        let quiet_p99 = report("without reloads:", &quiet);
-        let during_p99 = report("with a reload every 100 ms:", &during);
-        println!(
-            "p99 with reloads / without: {:.2}x (load average {})",
-            during_p99.as_secs_f64() / quiet_p99.as_secs_f64(),
-            std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
-        );
+        let mut quiet_p99 = None;
+        for warm in [0, KEYS] {
+            let engine = WasmEngine::new(Limits::default())
+                .unwrap()
+                .with_artifact_cache(ArtifactCache::open(artifacts.path()).unwrap());
+            let cache =
+                Arc::new(CacheBuilder::new(server.url()).wasm_engine(engine).warm_reloads(warm).build().await.unwrap());
+            for n in 0..KEYS {
+                cache.get(key(n)).await.unwrap();
+            }
+            if quiet_p99.is_none() {
+                let quiet = read_latencies(&cache, seconds, std::future::pending()).await;
+                quiet_p99 = Some(report("without reloads:", &quiet));
+            }
+            let warmth = if warm > 0 { "warmed" } else { "cold" };
+            for alternate in [false, true] {
+                let sources = if alternate {
+                    vec![
+                        BackendSource::WasmBytes { name: "rust_store".into(), bytes: wasm.clone() },
+                        BackendSource::Native,
+                    ]
+                } else {
+                    vec![BackendSource::Native]
+                };
+                let reloading = {
+                    let cache = Arc::clone(&cache);
+                    async move {
+                        for source in sources.iter().cycle() {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            cache.reload_backend(source.clone(), options()).await.expect("reload");
+                        }
+                    }
+                };
+                let during = read_latencies(&cache, seconds, reloading).await;
+                let label =
+                    if alternate { format!("native<->rust, {warmth}:") } else { format!("native->native, {warmth}:") };
+                let p99 = report(&label, &during);
+                println!(
+                    "{:>34} p99 with reloads / without: {:.2}x",
+                    "",
+                    p99.as_secs_f64() / quiet_p99.unwrap().as_secs_f64()
+                );
+            }
+            cache.reload_backend(BackendSource::Native, options()).await.unwrap();
+        }
+        println!("(load average {})", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
     });
 }
