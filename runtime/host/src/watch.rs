@@ -3,7 +3,8 @@
 //! [`Cache::watch_backend`] watches the file's directory (editors and `cp`
 //! often replace a file rather than write it in place), waits until the
 //! file has been quiet for a debounce interval, and reloads from the bytes
-//! it then holds. A half-written or truncated file fails to load, so the
+//! it then holds, unless they are the bytes of the last attempt (a touch,
+//! or a write of the same content, is not a change). A half-written or truncated file fails to load, so the
 //! reload is refused and the old backend keeps serving; the next write
 //! triggers another attempt. Each outcome is logged and handed to the
 //! [`BackendWatch`].
@@ -71,6 +72,8 @@ impl Cache {
         let file_name = path.file_name().map(ToOwned::to_owned);
         let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             let touches_file = match &event {
+                // Reading the file (ours included) is no change.
+                Ok(event) if event.kind.is_access() => false,
                 Ok(event) => event.paths.iter().any(|p| p.file_name() == file_name.as_deref()),
                 // An error from the watcher: look at the file again.
                 Err(_) => true,
@@ -104,6 +107,7 @@ impl Watched {
         mut changes: mpsc::UnboundedReceiver<()>,
         outcomes: mpsc::UnboundedSender<Result<Reloaded, Error>>,
     ) {
+        let mut last_attempt: Option<Vec<u8>> = None;
         while changes.recv().await.is_some() {
             // Debounce: wait until the file has been quiet for a while.
             loop {
@@ -123,6 +127,11 @@ impl Watched {
                     continue;
                 }
             };
+            // Touched but not changed since the last attempt: nothing to do.
+            if last_attempt.as_deref() == Some(bytes.as_slice()) {
+                continue;
+            }
+            last_attempt = Some(bytes.clone());
             let Some(inner) = self.inner.upgrade() else { return };
             tracing::info!(path = %self.path.display(), "backend file changed; reloading");
             let source = BackendSource::WasmBytes { name: self.name.clone(), bytes };

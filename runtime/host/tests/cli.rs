@@ -199,6 +199,45 @@ fn sighup_reloads_and_ctrl_c_stops_in_order() {
 }
 
 #[test]
+fn a_changed_backend_file_reloads_and_a_truncated_one_is_refused() {
+    let server = RedisServer::start(&[]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backend = dir.path().join("watched.wasm");
+    let wasm = std::fs::read(support::rust_guest::rust_store()).expect("the Rust guest");
+    std::fs::write(&backend, &wasm).expect("write the backend");
+    let mut child = nearcache()
+        .args(["bench", "--redis", &server.url(), "--duration", "10m", "--warmup", "0s", "--keys", "500"])
+        .args(["--clients", "2", "--backend"])
+        .arg(&backend)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nearcache");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines().map_while(Result::ok);
+    let mut seen = Vec::new();
+    let mut wait_for = |what: &dyn Fn(&str) -> bool| {
+        for line in lines.by_ref() {
+            eprintln!("LINE {line}");
+            let found = what(&line);
+            seen.push(line);
+            if found {
+                return;
+            }
+        }
+        panic!("the bench ended first:\n{}", seen.join("\n"));
+    };
+    wait_for(&|line| line.starts_with("watching ") && line.ends_with("watched.wasm for changes"));
+    std::fs::write(&backend, &wasm[..wasm.len() / 2]).expect("truncate the backend");
+    wait_for(&|line| line.starts_with("backend file changed: reload failed, the backend in use keeps serving"));
+    std::fs::write(&backend, &wasm).expect("rewrite the backend");
+    wait_for(&|line| line.starts_with("backend file changed: reload watched -> watched in"));
+    signal(child.id(), "-INT");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(dbsize(&server), 0, "the bench left keys behind");
+}
+
+#[test]
 fn bench_json_has_the_schema() {
     let server = RedisServer::start(&[]);
     let url = server.url();

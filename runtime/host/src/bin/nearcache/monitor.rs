@@ -1,8 +1,12 @@
 //! Watching a running workload: a status tick at a time until the phase's
-//! time is up or a stop arrives, and SIGHUP reloads meanwhile.
+//! time is up or a stop arrives; SIGHUP, and a change to the backend's
+//! component file, reload it meanwhile.
 
 use std::time::{Duration, Instant};
 
+use nearcache::watch::BackendWatch;
+
+use crate::args::BackendArg;
 use crate::backend::Source;
 use crate::reload;
 use crate::signals::{Event, Signals};
@@ -42,6 +46,7 @@ impl Monitor<'_> {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await;
         let mut last = (Instant::now(), running.system().counters());
+        let mut file_watch = self.watch_file(running);
         loop {
             tokio::select! {
                 () = tokio::time::sleep_until(deadline) => return Ended::Elapsed,
@@ -61,10 +66,33 @@ impl Monitor<'_> {
                     self.status.tick(&line);
                     last = now;
                 }
+                Some(outcome) = next_file_change(&mut file_watch) => {
+                    let text = match &outcome {
+                        Ok(done) => format!("{} -> {} in {:.1?}", done.previous, done.current, done.took),
+                        Err(error) => format!("failed, the backend in use keeps serving: {error}"),
+                    };
+                    self.status.say(&format!("backend file changed: reload {text}"));
+                }
                 event = self.signals.next() => match event {
                     Event::Stop => return Ended::Stopped,
                     Event::Hangup => self.on_hangup(running).await,
                 },
+            }
+        }
+    }
+
+    /// A watch of the backend's component file, if it has one.
+    fn watch_file(&self, running: &Running) -> Option<BackendWatch> {
+        let (Some(source), Some(cache)) = (self.hangup, running.system().cache()) else { return None };
+        let BackendArg::Wasm(path) = &source.backend else { return None };
+        match cache.watch_backend(path, source.options.clone(), Duration::from_millis(200)) {
+            Ok(watch) => {
+                self.status.say(&format!("watching {} for changes", path.display()));
+                Some(watch)
+            }
+            Err(error) => {
+                self.status.say(&format!("not watching the backend file: {error}"));
+                None
             }
         }
     }
@@ -81,5 +109,13 @@ impl Monitor<'_> {
             Err(_) => tracing::warn!("SIGHUP reload: {text}"),
         }
         self.status.say(&format!("SIGHUP: reload {text}"));
+    }
+}
+
+/// The outcome of the next reload a file change caused; never, without a watch.
+async fn next_file_change(watch: &mut Option<BackendWatch>) -> Option<Result<nearcache::Reloaded, nearcache::Error>> {
+    match watch {
+        Some(watch) => watch.next_outcome().await,
+        None => std::future::pending().await,
     }
 }
