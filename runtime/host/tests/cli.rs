@@ -1,7 +1,9 @@
 //! `nearcache check`, run as a user would: the built binary, on the rust
-//! guest (passes) and on a file that is not wasm (one-line error).
+//! guest and the guests in other languages (pass) and on a file that is not
+//! wasm (one-line error).
 
 mod support {
+    pub mod language_guest;
     pub mod rust_guest;
 }
 
@@ -44,4 +46,36 @@ fn check_rejects_a_file_that_is_not_wasm() {
     assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
     assert!(stderr.contains("not a WebAssembly file") && stderr.contains("backend.wasm"), "{stderr}");
     assert!(output.stdout.is_empty(), "printed before failing: {}", String::from_utf8_lossy(&output.stdout));
+}
+
+/// `nearcache check` on a guest in another language: the world is the
+/// backend's and nothing else (no WASI), and the closing line counts every
+/// check, the skipped ones being the reference checks of options the guest
+/// refuses.
+fn check_passes_a_language_guest(name: &str, skipped: usize) {
+    let Some(guest) = support::language_guest::built(name) else { return };
+    let output = nearcache().args(["check", "--cases", "64"]).arg(&guest).output().expect("run nearcache");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "nearcache check {name} failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("export nearcache:backend/store@0.1.0;"), "{stdout}");
+    assert!(!stdout.contains("import wasi:"), "{name} imports WASI:\n{stdout}");
+    let passed = nearcache::conformance::check_names().len() - skipped;
+    let closing = format!("{passed} passed, 0 failed, {skipped} skipped");
+    assert_eq!(stdout.lines().last(), Some(closing.as_str()), "{stdout}");
+}
+
+#[test]
+fn check_passes_the_python_guest() {
+    check_passes_a_language_guest("python_lfu", 4);
+}
+
+#[test]
+fn check_passes_the_javascript_guest() {
+    check_passes_a_language_guest("js_sized", 4);
+}
+
+#[test]
+fn check_passes_the_c_guest() {
+    check_passes_a_language_guest("c_fifo", 2);
 }
