@@ -9,10 +9,11 @@
 //! stderr; under `NEARCACHE_REQUIRE_GUEST_TOOLCHAINS=1` (CI) that fails.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use nearcache::conformance::{self, SuiteOptions, Verdict};
-use nearcache::wasm::{Limits, WasmEngine, WasmFactory};
-use nearcache::{Backend, BackendError, CacheBuilder, Value};
+use nearcache::wasm::{Limits, Quarantine, WasmEngine, WasmFactory};
+use nearcache::{Backend, BackendError, BackendFactory, CacheBuilder, Value};
 use nearcache_tests::redis_server::RedisServer;
 use nearcache_tests::{LanguageGuest, conformance_cases, guests};
 
@@ -33,12 +34,18 @@ macro_rules! assert_tested {
 }
 nearcache_tests::foreach_language_guest!(assert_tested);
 
+/// The default limits, but a failed instance is restarted without backoff,
+/// so a test can show that the next call works without waiting.
+fn limits() -> Limits {
+    Limits { quarantine: Quarantine { backoff: Duration::ZERO, ..Quarantine::default() }, ..Limits::default() }
+}
+
 /// Compiling a language runtime (CPython, SpiderMonkey) takes seconds, so
 /// each guest is compiled once and its factory shared by its tests.
 fn shared(guest: &LanguageGuest, cell: &'static OnceLock<Option<WasmFactory>>) -> Option<WasmFactory> {
     let path = guest.path()?;
     let factory = cell.get_or_init(|| {
-        let engine = WasmEngine::new(Limits::default()).expect("engine");
+        let engine = WasmEngine::new(limits()).expect("engine");
         Some(WasmFactory::load_file(&engine, path).unwrap_or_else(|e| panic!("{} does not load: {e}", guest.name)))
     });
     factory.clone()
@@ -76,7 +83,7 @@ fn outgrowing_memory_is_contained(factory: &WasmFactory) {
     let mut backend =
         factory.check_init(&options(&[("max-entries", "100000"), ("max-bytes", "4000000000")])).expect("init");
     let value = vec![0x5a; 1 << 20];
-    let limit = Limits::default().memory_bytes;
+    let limit = limits().memory_bytes;
     let mut failure = None;
     for n in 0..2 * (limit >> 20) {
         match backend.put(format!("k{n}").as_bytes(), &value, None, NOW) {
