@@ -59,8 +59,7 @@ fn options(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 fn conforms(factory: &WasmFactory, skipped: &[&str]) {
     let make = || factory.make();
     let outcomes = conformance::assert_conforms(&make, &SuiteOptions { cases: conformance_cases() });
-    let got: Vec<&str> =
-        outcomes.iter().filter(|o| matches!(o.verdict, Verdict::Skipped(_))).map(|o| o.name).collect();
+    let got: Vec<&str> = outcomes.iter().filter(|o| matches!(o.verdict, Verdict::Skipped(_))).map(|o| o.name).collect();
     assert_eq!(got, skipped, "skipped checks");
     let passed = outcomes.iter().filter(|o| o.verdict == Verdict::Passed).count();
     assert_eq!(passed + skipped.len(), conformance::check_names().len());

@@ -19,8 +19,16 @@ use crate::error::BuildError;
 use crate::toolchain::Tool;
 
 /// The compiler flags, also part of the build stamp.
-pub(crate) const CFLAGS: &[&str] =
-    &["--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wl,--strip-debug"];
+pub(crate) const CFLAGS: &[&str] = &[
+    "--target=wasm32-wasi",
+    "-mexec-model=reactor",
+    "-O2",
+    "-std=c11",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wl,--strip-debug",
+];
 
 /// Where the generated bindings go: beside the output, never in the sources.
 pub(crate) fn generated_dir(out: &Path) -> PathBuf {
@@ -42,7 +50,9 @@ fn load_world(guest: &'static str, wit: &Path) -> Result<(Resolve, WorldId), Bui
 fn generate_bindings(guest: &'static str, resolve: &mut Resolve, world: WorldId, dir: &Path) -> Result<(), BuildError> {
     let mut files = wit_bindgen_core::Files::default();
     wit_bindgen_c::Opts::default()
-        .build().generate(resolve, world, &mut files).map_err(wit_error(guest, "generate C bindings"))?;
+        .build()
+        .generate(resolve, world, &mut files)
+        .map_err(wit_error(guest, "generate C bindings"))?;
     std::fs::create_dir_all(dir).map_err(|source| BuildError::Io {
         guest,
         action: "create",

@@ -193,8 +193,56 @@ impl LanguageGuest {
     /// [`toolchains_required`].
     pub fn build_or_require(&self, root: &Path, out_dir: &Path) -> Result<Outcome, BuildError> {
         match self.build(root, out_dir)? {
-            Outcome::Skipped(missing) if toolchains_required() => Err(BuildError::Required { guest: self.name, missing }),
+            Outcome::Skipped(missing) if toolchains_required() => {
+                Err(BuildError::Required { guest: self.name, missing })
+            }
             outcome => Ok(outcome),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    #[test]
+    fn guests_are_found_by_constant_or_directory_name() {
+        assert_eq!(LanguageGuest::named("python_lfu").map(|g| g.dir), Some("guests/python-lfu"));
+        assert_eq!(LanguageGuest::named("c-fifo").map(|g| g.name), Some("c_fifo"));
+        assert_eq!(LanguageGuest::named("cobol"), None);
+    }
+
+    #[test]
+    fn inputs_are_the_sources_and_the_wit_but_no_dependencies() {
+        for guest in GUESTS {
+            let inputs = guest.inputs(&root()).expect("inputs");
+            assert!(inputs.iter().any(|p| p.ends_with("wit/backend.wit")), "{inputs:?}");
+            assert!(inputs.iter().any(|p| p.starts_with(root().join(guest.dir))), "{inputs:?}");
+            assert!(!inputs.iter().any(|p| p.components().any(|c| c.as_os_str() == "node_modules")), "{inputs:?}");
+        }
+    }
+
+    #[test]
+    fn a_stamp_changes_with_any_input_and_marks_the_output_fresh() {
+        let dir = std::env::temp_dir().join(format!("guest-build-stamp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("app.py");
+        let wasm = dir.join("app.wasm");
+        std::fs::write(&input, "one").unwrap();
+        let first = stamp::compute("app", &dir, "recipe", "1.0", std::slice::from_ref(&input)).unwrap();
+        assert!(!stamp::is_fresh(&wasm, &first), "no component yet");
+        std::fs::write(&wasm, "component").unwrap();
+        stamp::record("app", &wasm, &first).unwrap();
+        assert!(stamp::is_fresh(&wasm, &first));
+        std::fs::write(&input, "two").unwrap();
+        let second = stamp::compute("app", &dir, "recipe", "1.0", std::slice::from_ref(&input)).unwrap();
+        let upgraded = stamp::compute("app", &dir, "recipe", "1.1", std::slice::from_ref(&input)).unwrap();
+        assert!(second != first && upgraded != second);
+        assert!(!stamp::is_fresh(&wasm, &second));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -39,10 +39,9 @@ pub(crate) fn componentize_py() -> Result<Tool, Missing> {
     let explicit = std::env::var_os("COMPONENTIZE_PY");
     let candidates: Vec<(OsString, Vec<OsString>)> = match explicit {
         Some(program) => vec![(program, vec![])],
-        None => vec![
-            ("componentize-py".into(), vec![]),
-            ("python3".into(), vec!["-m".into(), "componentize_py".into()]),
-        ],
+        None => {
+            vec![("componentize-py".into(), vec![]), ("python3".into(), vec!["-m".into(), "componentize_py".into()])]
+        }
     };
     for (program, leading_args) in candidates {
         let mut args: Vec<&str> = leading_args.iter().filter_map(|a| a.to_str()).collect();
