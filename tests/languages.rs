@@ -1,7 +1,7 @@
 //! The guests written in Python, JavaScript and C (`guests/python-lfu`,
 //! `guests/js-sized`, `guests/c-fifo`), each with its own eviction policy.
-//! Each passes the conformance suite (the contract tier; the C FIFO also
-//! the fifo reference tier), imports nothing but the backend's `host`, is
+//! Each evicts by its own policy, passes the conformance suite (the contract
+//! tier; the C FIFO also the fifo reference tier), imports nothing but the backend's `host`, is
 //! contained when it outgrows its memory, and serves the tracking cache
 //! against a real redis-server, dropping what another client overwrote.
 //!
@@ -102,6 +102,52 @@ fn outgrowing_memory_is_contained(factory: &WasmFactory) {
     assert_eq!(backend.health().restarts, 1);
 }
 
+fn present(backend: &mut dyn Backend, key: &[u8]) -> bool {
+    backend.get(key, NOW).expect("get").is_some()
+}
+
+/// LFU: of two entries, the one read less often goes, though it was read
+/// last (an LRU store would evict the other).
+fn lfu_evicts_the_least_frequently_used(backend: &mut dyn Backend) {
+    backend.init(&options(&[("max-entries", "2")])).expect("init");
+    backend.put(b"often", b"1", None, NOW).unwrap();
+    for _ in 0..3 {
+        assert!(present(backend, b"often"));
+    }
+    backend.put(b"recent", b"2", None, NOW).unwrap();
+    assert!(present(backend, b"recent"));
+    backend.put(b"new", b"3", None, NOW).unwrap();
+    assert!(!present(backend, b"recent"), "LFU kept the entry read once");
+    assert!(present(backend, b"often") && present(backend, b"new"));
+}
+
+/// GreedyDual-Size: to make room, the large entry goes before the older
+/// small one.
+fn sized_evicts_large_entries_first(backend: &mut dyn Backend) {
+    backend.init(&options(&[("max-entries", "100"), ("max-bytes", "100")])).expect("init");
+    backend.put(b"small", &[1; 10], None, NOW).unwrap();
+    backend.put(b"large", &[2; 60], None, NOW).unwrap();
+    backend.put(b"next", &[3; 30], None, NOW).unwrap();
+    assert!(!present(backend, b"large"), "the large entry was kept");
+    assert!(present(backend, b"small") && present(backend, b"next"));
+    assert_eq!(stat(backend, "bytes"), 15 + 34);
+}
+
+/// FIFO: the first entry put goes first, though it was just read.
+fn fifo_evicts_the_first_in(backend: &mut dyn Backend) {
+    backend.init(&options(&[("max-entries", "2")])).expect("init");
+    backend.put(b"first", b"1", None, NOW).unwrap();
+    backend.put(b"second", b"2", None, NOW).unwrap();
+    assert!(present(backend, b"first"));
+    backend.put(b"third", b"3", None, NOW).unwrap();
+    assert!(!present(backend, b"first"), "FIFO kept the first entry because it was read");
+    assert!(present(backend, b"second") && present(backend, b"third"));
+}
+
+fn stat(backend: &mut dyn Backend, name: &str) -> u64 {
+    backend.stats().expect("stats").into_iter().find(|(n, _)| n == name).map_or(0, |(_, v)| v)
+}
+
 async fn set(server: &RedisServer, key: &str, value: &str) {
     let mut conn = server.client().get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("SET").arg(key).arg(value).query_async(&mut conn).await.unwrap();
@@ -145,7 +191,7 @@ async fn serves_the_tracking_cache(factory: WasmFactory, name: &str) {
 }
 
 macro_rules! language_guest_tests {
-    ($name:ident, $constant:ident, skipped: $skipped:expr) => {
+    ($name:ident, $constant:ident, skipped: $skipped:expr, policy: $policy:path) => {
         mod $name {
             use super::*;
 
@@ -158,6 +204,13 @@ macro_rules! language_guest_tests {
             fn conforms() {
                 let Some(factory) = factory() else { return };
                 super::conforms(&factory, $skipped);
+            }
+
+            #[test]
+            fn evicts_by_its_policy() {
+                let Some(factory) = factory() else { return };
+                let mut backend = factory.make().expect("instance");
+                $policy(&mut *backend);
             }
 
             #[test]
@@ -181,6 +234,6 @@ macro_rules! language_guest_tests {
     };
 }
 
-language_guest_tests!(python_lfu, PYTHON_LFU, skipped: WITHOUT_EVICTION_OPTION);
-language_guest_tests!(js_sized, JS_SIZED, skipped: WITHOUT_EVICTION_OPTION);
-language_guest_tests!(c_fifo, C_FIFO, skipped: FIFO_ONLY);
+language_guest_tests!(python_lfu, PYTHON_LFU, skipped: WITHOUT_EVICTION_OPTION, policy: lfu_evicts_the_least_frequently_used);
+language_guest_tests!(js_sized, JS_SIZED, skipped: WITHOUT_EVICTION_OPTION, policy: sized_evicts_large_entries_first);
+language_guest_tests!(c_fifo, C_FIFO, skipped: FIFO_ONLY, policy: fifo_evicts_the_first_in);
