@@ -28,6 +28,7 @@ test-conformance:
 bench:
     cargo bench -p nearcache-store --bench store
     cargo bench -p nearcache --bench wasm
+    cargo bench -p nearcache --bench languages
     cargo bench -p nearcache-tests --bench cache
 
 # Load a backend component and run the conformance suite on it.
