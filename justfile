@@ -34,6 +34,7 @@ bench *FLAGS:
 bench-criterion:
     cargo bench -p nearcache-store --bench store
     cargo bench -p nearcache --bench wasm
+    cargo bench -p nearcache --bench languages
     cargo bench -p nearcache-tests --bench cache
 
 # Load a backend component and run the conformance suite on it.
@@ -41,13 +42,29 @@ check BACKEND:
     cargo run --release -p nearcache -- check {{BACKEND}}
 
 # Build the wasm guests (the tests also build them on demand).
-guests:
+guests: guest-python guest-js guest-c
     cargo build --release --target wasm32-wasip2 --manifest-path guests/Cargo.toml
 
 # The README's main command: the cache serving hits and invalidations, its
 # backend swapped live. Extra flags go to `nearcache demo`.
 demo *FLAGS:
     cargo run --release -p nearcache -- demo {{FLAGS}}
+
+# The Python guest (LFU), with componentize-py, into guests/target/languages.
+guest-python:
+    cargo run -q -p nearcache-guest-build -- python_lfu
+
+# The JavaScript guest (GreedyDual-Size), with componentize-js (`npm ci --prefix guests/js-sized` first).
+guest-js:
+    cargo run -q -p nearcache-guest-build -- js_sized
+
+# The C guest (FIFO), with clang, wasi-libc, wit-bindgen-c and wit-component.
+guest-c:
+    cargo run -q -p nearcache-guest-build -- c_fifo
+
+# The guests in other languages only: conformance, sandbox, and the cache against redis-server.
+test-languages:
+    cargo test -p nearcache-tests --test languages
 
 # API docs with warnings as errors.
 doc:

@@ -4,6 +4,12 @@
 //! Generates `$OUT_DIR/guests.rs` with one `&str` constant per guest (its
 //! path) and a `foreach_guest!` / `foreach_hostile_guest!` macro, so a test
 //! file can make a guest without a test a compile error.
+//!
+//! Also builds the guests in other languages (Python, JavaScript, C; see
+//! `tools/guest-build`) when their toolchains are found: one
+//! `LanguageGuest` constant each, holding the component's path or why it was
+//! not built, and a `foreach_language_guest!` macro. A missing toolchain is a
+//! `cargo:warning`, or a build error under `NEARCACHE_REQUIRE_GUEST_TOOLCHAINS=1`.
 
 use std::env;
 use std::fmt::Write as _;
@@ -63,6 +69,7 @@ fn main() {
     writeln!(out, "{}", foreach_macro("foreach_guest", "Calls `$mac!(name)` for every guest.", &all)).unwrap();
     let doc = "Calls `$mac!(name)` for every hostile guest.";
     writeln!(out, "{}", foreach_macro("foreach_hostile_guest", doc, &hostile_names)).unwrap();
+    out.push_str(&language_guests(&root));
 
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out_dir.join("guests.rs"), out).expect("write guests.rs");
@@ -94,6 +101,60 @@ fn build_guests(guests: &Path, target_dir: &Path) {
         "building the guests failed ({status}); is the wasm32-wasip2 target installed? \
          (`rustup target add wasm32-wasip2`)"
     );
+}
+
+/// Builds the guests in other languages, side by side (their toolchains are
+/// slow and single-threaded), and returns their constants and macro.
+fn language_guests(root: &Path) -> String {
+    use nearcache_guest_build::{GUESTS, Outcome, REQUIRE_VAR, default_out_dir};
+
+    println!("cargo:rerun-if-env-changed={REQUIRE_VAR}");
+    println!("cargo:rerun-if-env-changed=PATH");
+    for var in ["COMPONENTIZE_PY", "NEARCACHE_WASM_CC"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    // Appears or changes when `npm ci` installs the JavaScript toolchain.
+    let componentize_js = root.join("guests/js-sized/node_modules/@bytecodealliance/componentize-js/package.json");
+    println!("cargo:rerun-if-changed={}", componentize_js.display());
+    for guest in GUESTS {
+        let inputs = guest.inputs(root).unwrap_or_else(|error| panic!("{error}"));
+        for input in inputs {
+            println!("cargo:rerun-if-changed={}", input.display());
+        }
+    }
+
+    let out_dir = default_out_dir(root);
+    let outcomes: Vec<_> = std::thread::scope(|scope| {
+        let builds: Vec<_> =
+            GUESTS.iter().map(|guest| scope.spawn(|| guest.build_or_require(root, &out_dir))).collect();
+        builds.into_iter().map(|build| build.join().expect("a guest build panicked")).collect()
+    });
+
+    let mut out = String::new();
+    let mut names = Vec::new();
+    for (guest, outcome) in GUESTS.iter().zip(outcomes) {
+        let built = match outcome {
+            Ok(Outcome::Built { path, .. }) => format!("Ok({:?})", path.display().to_string()),
+            Ok(Outcome::Skipped(missing)) => {
+                println!("cargo:warning=not building {}: {missing}", guest.dir);
+                format!("Err({:?})", missing.to_string())
+            }
+            Err(error) => panic!("{error}"),
+        };
+        writeln!(out, "/// `{}`, a {:?} guest: its component, or why it was not built.", guest.dir, guest.language)
+            .unwrap();
+        writeln!(
+            out,
+            "pub const {}: crate::LanguageGuest = crate::LanguageGuest {{ name: {:?}, built: {built} }};",
+            guest.name.to_uppercase(),
+            guest.name
+        )
+        .unwrap();
+        names.push(guest.name.to_owned());
+    }
+    let doc = "Calls `$mac!(name)` for every guest in another language.";
+    writeln!(out, "{}", foreach_macro("foreach_language_guest", doc, &names)).unwrap();
+    out
 }
 
 fn package_name(krate: &Path) -> String {

@@ -5,7 +5,8 @@
 //! - [`redis_server`]: a private redis-server per test, stopped on drop.
 //! - [`conformance_cases`]: how many property cases each suite run uses.
 //! - [`guests`]: the path of every guest component, built by `build.rs`,
-//!   and the `foreach_guest!` / `foreach_hostile_guest!` macros.
+//!   and the `foreach_guest!` / `foreach_hostile_guest!` macros; the guests
+//!   in other languages as [`LanguageGuest`]s, and `foreach_language_guest!`.
 
 pub mod redis_server;
 
@@ -19,4 +20,34 @@ pub fn conformance_cases() -> u32 {
 /// package (`RUST_STORE`, `HOSTILE_LOOP_IN_GET`, ...).
 pub mod guests {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+
+/// A guest written in another language than Rust, built by `build.rs` when
+/// its toolchain is present.
+#[derive(Debug, Clone, Copy)]
+pub struct LanguageGuest {
+    /// `python_lfu`, `js_sized`, `c_fifo`.
+    pub name: &'static str,
+    /// The component's path, or why it was not built (the missing toolchain).
+    pub built: Result<&'static str, &'static str>,
+}
+
+impl LanguageGuest {
+    /// The component's path; or, if it was not built, prints why (so a
+    /// skipped test says so) and returns `None`. Panics instead when
+    /// `NEARCACHE_REQUIRE_GUEST_TOOLCHAINS=1`: CI never skips a guest.
+    pub fn path(&self) -> Option<&'static str> {
+        match self.built {
+            Ok(path) => Some(path),
+            Err(why) if std::env::var("NEARCACHE_REQUIRE_GUEST_TOOLCHAINS").is_ok_and(|v| v == "1") => {
+                panic!("{} was not built, and NEARCACHE_REQUIRE_GUEST_TOOLCHAINS=1: {why}", self.name)
+            }
+            Err(why) => {
+                // Straight to stderr, past the test harness's capture.
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stderr(), "SKIPPED: {} was not built: {why}", self.name);
+                None
+            }
+        }
+    }
 }

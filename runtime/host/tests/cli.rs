@@ -1,11 +1,14 @@
 //! The `nearcache` program, run as a user would: the built binary.
 //!
-//! - `check` on the rust guest (passes) and on a file that is not wasm.
+//! - `check` on the rust guest and the guests in other languages (pass)
+//!   and on a file that is not wasm (one-line error).
 //! - `demo` and `bench` end to end against a private redis-server (short
-//!   runs), their output parsed; the schema of `bench --json`.
+//!   runs), their output parsed; the schema of `bench --json`; reloads on
+//!   SIGHUP and on a change to the backend file.
 //! - Bad flags and an unreachable server: one line on stderr, non-zero exit.
 
 mod support {
+    pub mod language_guest;
     pub mod rust_guest;
 }
 
@@ -213,11 +216,11 @@ fn a_changed_backend_file_reloads_and_a_truncated_one_is_refused() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run nearcache");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines().map_while(Result::ok);
+    // bench keeps stdout for its table: progress and events go to stderr.
+    let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines().map_while(Result::ok);
     let mut seen = Vec::new();
     let mut wait_for = |what: &dyn Fn(&str) -> bool| {
         for line in lines.by_ref() {
-            eprintln!("LINE {line}");
             let found = what(&line);
             seen.push(line);
             if found {
@@ -367,4 +370,36 @@ fn every_command_has_help() {
     {
         assert!(bench.contains(flag), "bench --help lacks {flag}:\n{bench}");
     }
+}
+
+/// `nearcache check` on a guest in another language: the world is the
+/// backend's and nothing else (no WASI), and the closing line counts every
+/// check, the skipped ones being the reference checks of options the guest
+/// refuses.
+fn check_passes_a_language_guest(name: &str, skipped: usize) {
+    let Some(guest) = support::language_guest::built(name) else { return };
+    let output = nearcache().args(["check", "--cases", "64"]).arg(&guest).output().expect("run nearcache");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "nearcache check {name} failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("export nearcache:backend/store@0.1.0;"), "{stdout}");
+    assert!(!stdout.contains("import wasi:"), "{name} imports WASI:\n{stdout}");
+    let passed = nearcache::conformance::check_names().len() - skipped;
+    let closing = format!("{passed} passed, 0 failed, {skipped} skipped");
+    assert_eq!(stdout.lines().last(), Some(closing.as_str()), "{stdout}");
+}
+
+#[test]
+fn check_passes_the_python_guest() {
+    check_passes_a_language_guest("python_lfu", 4);
+}
+
+#[test]
+fn check_passes_the_javascript_guest() {
+    check_passes_a_language_guest("js_sized", 4);
+}
+
+#[test]
+fn check_passes_the_c_guest() {
+    check_passes_a_language_guest("c_fifo", 2);
 }
