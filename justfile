@@ -30,12 +30,13 @@ test-conformance:
 bench *FLAGS:
     cargo run --release -p nearcache -- bench --start-redis always {{FLAGS}}
 
-# Criterion micro-benchmarks: the store, the wasm host, the tracking cache.
+# Micro-benchmarks: the store, the wasm host, the guests, the tracking cache, hot reload.
 bench-criterion:
     cargo bench -p nearcache-store --bench store
     cargo bench -p nearcache --bench wasm
     cargo bench -p nearcache --bench languages
     cargo bench -p nearcache-tests --bench cache
+    cargo bench -p nearcache-tests --bench reload
 
 # Load a backend component and run the conformance suite on it.
 check BACKEND:
