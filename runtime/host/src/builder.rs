@@ -212,7 +212,7 @@ impl CacheBuilder {
         })??;
         Cache::start(
             info,
-            masked(&self.url),
+            masked_url(&self.url),
             self.tracking,
             policy,
             backend,
@@ -240,8 +240,8 @@ fn positive_ms(option: &'static str, ttl: Duration) -> Result<u64, Error> {
     }
 }
 
-/// The URL with any password replaced, for messages.
-fn masked(url: &str) -> String {
+/// The Redis URL with any password replaced by `***`, for messages and logs.
+pub fn masked_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
     match rest.split_once('@') {
         Some((userinfo, host)) if userinfo.contains(':') => {
@@ -253,7 +253,7 @@ fn masked(url: &str) -> String {
 }
 
 fn parse_url(url: &str) -> Result<ConnectionInfo, Error> {
-    let invalid = |reason: String| Error::InvalidUrl { url: masked(url), reason };
+    let invalid = |reason: String| Error::InvalidUrl { url: masked_url(url), reason };
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
     match scheme.as_deref() {
         Some("redis") => {}
@@ -278,8 +278,8 @@ mod tests {
 
     #[test]
     fn masks_passwords() {
-        assert_eq!(masked("redis://user:secret@host:6379/0"), "redis://user:***@host:6379/0");
-        assert_eq!(masked("redis://host:6379"), "redis://host:6379");
+        assert_eq!(masked_url("redis://user:secret@host:6379/0"), "redis://user:***@host:6379/0");
+        assert_eq!(masked_url("redis://host:6379"), "redis://host:6379");
     }
 
     #[test]

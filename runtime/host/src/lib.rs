@@ -48,7 +48,7 @@ pub mod wasm;
 pub mod watch;
 
 pub use backend::{Backend, BackendFactory, NativeBackend, NativeFactory};
-pub use builder::CacheBuilder;
+pub use builder::{CacheBuilder, masked_url};
 pub use cache::Cache;
 pub use command::{ReadCommand, cacheable_commands};
 pub use error::{BackendError, Error};

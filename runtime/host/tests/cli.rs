@@ -164,6 +164,31 @@ fn signal(pid: u32, signal: &str) {
     assert!(sent.success(), "kill {signal} {pid} failed");
 }
 
+/// The lines a running child prints, read as they come.
+struct Lines<R: std::io::Read> {
+    lines: std::io::Lines<BufReader<R>>,
+    seen: Vec<String>,
+}
+
+impl<R: std::io::Read> Lines<R> {
+    fn new(pipe: R) -> Self {
+        Lines { lines: BufReader::new(pipe).lines(), seen: Vec::new() }
+    }
+
+    /// Reads until a line matches `what`; panics with every line seen if the
+    /// child stops printing first.
+    fn wait_for(&mut self, what: impl Fn(&str) -> bool) {
+        for line in self.lines.by_ref().map_while(Result::ok) {
+            let found = what(&line);
+            self.seen.push(line);
+            if found {
+                return;
+            }
+        }
+        panic!("the run ended first:\n{}", self.seen.join("\n"));
+    }
+}
+
 #[test]
 fn sighup_reloads_and_ctrl_c_stops_in_order() {
     let server = RedisServer::start(&[]);
@@ -174,25 +199,14 @@ fn sighup_reloads_and_ctrl_c_stops_in_order() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run nearcache");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines().map_while(Result::ok);
-    let mut seen = Vec::new();
-    let mut wait_for = |what: &dyn Fn(&str) -> bool| {
-        for line in lines.by_ref() {
-            let found = what(&line);
-            seen.push(line);
-            if found {
-                return;
-            }
-        }
-        panic!("the demo ended first:\n{}", seen.join("\n"));
-    };
+    let mut output = Lines::new(child.stdout.take().expect("piped"));
     // A status tick: the workload is running.
-    wait_for(&|line| line.contains(" ops/s "));
+    output.wait_for(|line| line.contains(" ops/s "));
     signal(child.id(), "-HUP");
-    wait_for(&|line| line.starts_with("SIGHUP: reload native -> native in"));
+    output.wait_for(|line| line.starts_with("SIGHUP: reload native -> native in"));
     signal(child.id(), "-INT");
-    wait_for(&|line| line == "interrupted: the summary covers the time run so far");
-    let rest: Vec<String> = lines.collect();
+    output.wait_for(|line| line == "interrupted: the summary covers the time run so far");
+    let rest: Vec<String> = output.lines.map_while(Result::ok).collect();
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(130), "{}", rest.join("\n"));
     let stdout = rest.join("\n");
@@ -217,23 +231,12 @@ fn a_changed_backend_file_reloads_and_a_truncated_one_is_refused() {
         .spawn()
         .expect("run nearcache");
     // bench keeps stdout for its table: progress and events go to stderr.
-    let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines().map_while(Result::ok);
-    let mut seen = Vec::new();
-    let mut wait_for = |what: &dyn Fn(&str) -> bool| {
-        for line in lines.by_ref() {
-            let found = what(&line);
-            seen.push(line);
-            if found {
-                return;
-            }
-        }
-        panic!("the bench ended first:\n{}", seen.join("\n"));
-    };
-    wait_for(&|line| line.starts_with("watching ") && line.ends_with("watched.wasm for changes"));
+    let mut output = Lines::new(child.stderr.take().expect("piped"));
+    output.wait_for(|line| line.starts_with("watching ") && line.ends_with("watched.wasm for changes"));
     std::fs::write(&backend, &wasm[..wasm.len() / 2]).expect("truncate the backend");
-    wait_for(&|line| line.starts_with("backend file changed: reload failed, the backend in use keeps serving"));
+    output.wait_for(|line| line.starts_with("backend file changed: reload failed, the backend in use keeps serving"));
     std::fs::write(&backend, &wasm).expect("rewrite the backend");
-    wait_for(&|line| line.starts_with("backend file changed: reload watched -> watched in"));
+    output.wait_for(|line| line.starts_with("backend file changed: reload watched -> watched in"));
     signal(child.id(), "-INT");
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(130));

@@ -143,16 +143,7 @@ async fn probe(url: &str) -> Result<(), String> {
 }
 
 /// The URL with any password replaced, for messages.
-pub fn masked(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    match rest.split_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use nearcache::masked_url as masked;
 
 #[cfg(test)]
 mod tests {
@@ -171,11 +162,5 @@ mod tests {
         assert_eq!(plan(false, Never, || false, || true), Plan::Unreachable);
         assert_eq!(plan(false, Always, || true, || true), Plan::Start);
         assert_eq!(plan(false, Always, || true, || false), Plan::NoRedis);
-    }
-
-    #[test]
-    fn masks_passwords() {
-        assert_eq!(masked("redis://u:secret@h:1/0"), "redis://u:***@h:1/0");
-        assert_eq!(masked("redis://h:1"), "redis://h:1");
     }
 }
