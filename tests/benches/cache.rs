@@ -8,11 +8,11 @@
 //! `BENCH_SECONDS` to change the time per throughput figure (default 3).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nearcache::{Cache, CacheBuilder};
 use nearcache_tests::redis_server::RedisServer;
+use nearcache_tests::throughput::Reader;
 use redis::aio::MultiplexedConnection;
 use redis::caching::CacheConfig;
 use redis::{AsyncCommands, AsyncConnectionConfig};
@@ -23,11 +23,6 @@ const DELAY_SAMPLES: usize = 300;
 
 fn key(n: usize) -> String {
     format!("bench:{n:06}")
-}
-
-/// A read the benchmark can drive from many tasks.
-trait Reader: Send + Sync + 'static {
-    fn read(&self, key: &str) -> impl Future<Output = Vec<u8>> + Send;
 }
 
 struct Nearcache(Cache);
@@ -48,38 +43,9 @@ impl Reader for RedisCrate {
     }
 }
 
-/// Gets per second with `tasks` concurrent tasks reading random keys.
+/// Gets per second with `tasks` concurrent tasks reading the keys.
 async fn throughput<R: Reader>(reader: Arc<R>, tasks: usize, seconds: f64) -> f64 {
-    let keys: Arc<Vec<String>> = Arc::new((0..KEYS).map(key).collect());
-    let stop = Arc::new(AtomicBool::new(false));
-    let total = Arc::new(AtomicU64::new(0));
-    let handles: Vec<_> = (0..tasks)
-        .map(|t| {
-            let (reader, stop, total, keys) =
-                (Arc::clone(&reader), Arc::clone(&stop), Arc::clone(&total), Arc::clone(&keys));
-            tokio::spawn(async move {
-                let mut n = t * 7919;
-                let mut count = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    // A cached read may never return Pending (cache-aio's
-                    // hits do not): spend the coop budget in every loop alike
-                    // so each system's tasks yield to the timer that stops them.
-                    tokio::task::coop::consume_budget().await;
-                    n = (n + 7919) % KEYS;
-                    std::hint::black_box(reader.read(&keys[n]).await);
-                    count += 1;
-                }
-                total.fetch_add(count, Ordering::Relaxed);
-            })
-        })
-        .collect();
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    for handle in handles {
-        handle.await.unwrap();
-    }
-    total.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    nearcache_tests::throughput::throughput(reader, Arc::new((0..KEYS).map(key).collect()), tasks, seconds).await
 }
 
 /// Longest a sample waits for a write to show; beyond it the read is stale.

@@ -3,12 +3,17 @@
 //! # Layout
 //!
 //! - [`redis_server`]: a private redis-server per test, stopped on drop.
+//! - [`redis_cluster`]: a private 3-master Redis Cluster, stopped on drop;
+//!   slot routing, slot migration, node restarts.
+//! - [`throughput`]: reads per second from many tasks, for the benchmarks.
 //! - [`conformance_cases`]: how many property cases each suite run uses.
 //! - [`guests`]: the path of every guest component, built by `build.rs`,
 //!   and the `foreach_guest!` / `foreach_hostile_guest!` macros; the guests
 //!   in other languages as [`LanguageGuest`]s, and `foreach_language_guest!`.
 
+pub mod redis_cluster;
 pub mod redis_server;
+pub mod throughput;
 
 /// Property cases per conformance property: `NEARCACHE_PROPTEST_CASES` if
 /// set, else 1000 (the CI floor).

@@ -6,7 +6,7 @@ use std::time::Duration;
 use redis::{ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
 
 use crate::backend::BackendFactory;
-use crate::cache::{Cache, Policy};
+use crate::cache::{Cache, Deployment, Policy};
 use crate::command::cacheable_commands;
 use crate::error::{BackendError, Error};
 use crate::reload::{self, BackendSource, Engines};
@@ -28,6 +28,9 @@ use crate::tracking::connection::Timeouts;
 /// ```
 pub struct CacheBuilder {
     url: String,
+    /// `Some` for a Redis Cluster: URLs of some of its nodes.
+    seeds: Option<Vec<String>>,
+    topology_poll: Duration,
     tracking: Tracking,
     shards: Option<usize>,
     source: BackendSource,
@@ -56,6 +59,8 @@ impl CacheBuilder {
     pub fn new(url: impl Into<String>) -> Self {
         CacheBuilder {
             url: url.into(),
+            seeds: None,
+            topology_poll: Duration::from_secs(1),
             tracking: Tracking::Default,
             shards: None,
             source: BackendSource::Native,
@@ -71,6 +76,39 @@ impl CacheBuilder {
             tls_root: None,
             warm_reloads: 0,
         }
+    }
+
+    /// A cache of a Redis Cluster, found through any of `seeds`: URLs of
+    /// some of its nodes (`redis://host:port` or `rediss://`, with optional
+    /// `user:password@`; database 0 only). The cache reads the slot map,
+    /// turns tracking on at every master it reads from, and sends each
+    /// cacheable read to the master that owns its key's slot. Writes and
+    /// other commands go through the redis crate's cluster client, which
+    /// follows MOVED and ASK.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nearcache::Error> {
+    /// let cache = nearcache::CacheBuilder::cluster(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])
+    ///     .build()
+    ///     .await?;
+    /// let value = cache.get("user:1").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn cluster<S: Into<String>>(seeds: impl IntoIterator<Item = S>) -> Self {
+        let seeds: Vec<String> = seeds.into_iter().map(Into::into).collect();
+        let mut builder = CacheBuilder::new(seeds.first().cloned().unwrap_or_default());
+        builder.seeds = Some(seeds);
+        builder
+    }
+
+    /// In a cluster, how often the slot map is read again (default 1 s),
+    /// besides whenever a read meets MOVED. This bounds how long an entry
+    /// can outlive a change of its slot's owner that nothing else reported
+    /// (a key that did not exist when it was read, then moved and written
+    /// on its new owner): every slot move flushes the cache.
+    pub fn topology_poll(mut self, every: Duration) -> Self {
+        self.topology_poll = every;
+        self
     }
 
     /// The tracking mode.
@@ -166,13 +204,39 @@ impl CacheBuilder {
     /// Checks the options, makes the backend's shards, connects, and turns
     /// tracking on.
     pub async fn build(mut self) -> Result<Cache, Error> {
-        let mut info = parse_url(&self.url)?;
-        if let Some(pem) = self.tls_root.take() {
+        let tls_root = self.tls_root.take();
+        let connection_info = |url: &str| -> Result<ConnectionInfo, Error> {
+            let info = parse_url(url)?;
+            let Some(pem) = tls_root.clone() else { return Ok(info) };
             let certificates = redis::TlsCertificates { client_tls: None, root_cert: Some(pem) };
             let client = redis::Client::build_with_tls(info, certificates)
                 .map_err(|e| Error::InvalidOption { option: "tls_root_certificate", reason: e.to_string() })?;
-            info = client.get_connection_info().clone();
-        }
+            Ok(client.get_connection_info().clone())
+        };
+        let (deployment, address) = match &self.seeds {
+            None => (Deployment::Single(connection_info(&self.url)?), masked_url(&self.url)),
+            Some(seeds) if seeds.is_empty() => {
+                return Err(Error::InvalidOption { option: "cluster", reason: "give at least one seed node".into() });
+            }
+            Some(seeds) => {
+                let infos = seeds
+                    .iter()
+                    .map(|url| match connection_info(url)? {
+                        info if info.redis_settings().db() != 0 => Err(Error::InvalidUrl {
+                            url: masked_url(url),
+                            reason: format!("a Redis Cluster has database 0 only, not {}", info.redis_settings().db()),
+                        }),
+                        info => Ok(info),
+                    })
+                    .collect::<Result<Vec<_>, Error>>()?;
+                if self.topology_poll.is_zero() {
+                    let reason = "must be more than zero".into();
+                    return Err(Error::InvalidOption { option: "topology_poll", reason });
+                }
+                let address = seeds.iter().map(|url| masked_url(url)).collect::<Vec<_>>().join(",");
+                (Deployment::Cluster { seeds: infos, poll_every: self.topology_poll }, address)
+            }
+        };
         let shards = self.shards.unwrap_or_else(Self::default_shards);
         if !(1..=1024).contains(&shards) {
             return Err(Error::InvalidOption { option: "shards", reason: format!("expected 1 to 1024, got {shards}") });
@@ -211,8 +275,8 @@ impl CacheBuilder {
             source: BackendError::Failed { call: "init", reason: format!("the setup task failed: {error}") },
         })??;
         Cache::start(
-            info,
-            masked_url(&self.url),
+            deployment,
+            address,
             self.tracking,
             policy,
             backend,

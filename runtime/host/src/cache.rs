@@ -1,13 +1,14 @@
 //! [`Cache`]: the tracked connection, the backend, and the read and write
 //! paths between them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use arc_swap::{ArcSwap, ArcSwapOption};
-use redis::aio::MultiplexedConnection;
-use redis::{ConnectionInfo, PushInfo, RedisError, Value};
+use arc_swap::ArcSwap;
+use redis::cluster_async::ClusterConnection;
+use redis::{ConnectionAddr, ConnectionInfo, ErrorKind, PushInfo, RedisError, ServerErrorKind, Value};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -17,8 +18,9 @@ use crate::error::Error;
 use crate::flights::{Begin, Flights, Ticket};
 use crate::reload::{self, BackendSource, Engines, RecentReads, Reloaded};
 use crate::reply;
+use crate::routing::{Links, NodeLink, Topology};
 use crate::shards::{Clear, Shards};
-use crate::stats::{CacheStats, Counters};
+use crate::stats::{CacheStats, Counters, NodeCounters};
 use crate::tracking::Tracking;
 use crate::tracking::connection::{self, Timeouts};
 use crate::tracking::invalidation::{self, Event};
@@ -71,18 +73,48 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, Error> + S
     })
 }
 
-/// The current connection and the generation it belongs to.
-struct Link {
-    connection: MultiplexedConnection,
-    generation: u64,
+/// What the cache connects to.
+pub(crate) enum Deployment {
+    /// One Redis server.
+    Single(ConnectionInfo),
+    /// A Redis Cluster, found through any of these seed nodes.
+    Cluster {
+        seeds: Vec<ConnectionInfo>,
+        /// How often the slot map is read again, to notice slots that moved.
+        poll_every: Duration,
+    },
+}
+
+/// What a cluster needs beyond one server.
+struct Cluster {
+    /// The redis crate's cluster client: it routes writes, pass-through
+    /// commands and reads redirected by MOVED or ASK, and follows
+    /// redirections itself.
+    passthrough: ClusterConnection,
+    seeds: Vec<ConnectionInfo>,
+    poll_every: Duration,
+}
+
+/// One read as sent, and whether it is sent to be cached (with `CLIENT
+/// CACHING YES` in opt-in mode and the `PTTL` of each key it reads).
+type Sending<'r> = (&'r ReadCommand, bool);
+
+/// What came back for one read: its reply, and for a cached read the
+/// `PTTL` of each key.
+struct Answer {
+    reply: Result<Value, Error>,
+    ttls: Vec<Option<Value>>,
 }
 
 #[cfg(feature = "test-hooks")]
 type FillHook = Arc<dyn Fn(&ReadCommand) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 pub(crate) struct Inner {
+    /// Credentials, TLS and protocol of every node connection; a cluster
+    /// node's host and port replace its address.
     info: ConnectionInfo,
     address: String,
+    cluster: Option<Cluster>,
     tracking: Tracking,
     timeouts: Timeouts,
     max_backoff: Duration,
@@ -98,14 +130,24 @@ pub(crate) struct Inner {
     /// One reload at a time.
     reload_lock: tokio::sync::Mutex<()>,
     flights: Flights,
-    link: ArcSwapOption<Link>,
+    /// The tracked connection to each node; replaced whole, under the
+    /// flights lock.
+    links: ArcSwap<Links>,
+    /// Numbers every connection opened.
+    serials: AtomicU64,
     /// Read on every hit: false from the moment a loss is handled until
-    /// tracking is on again on a new connection.
+    /// tracking is on again on a new connection to every node.
     connected: AtomicBool,
     connected_watch: watch::Sender<bool>,
     /// Connections lost so far, for callers that wait on one.
     losses: watch::Sender<u64>,
-    reconnect: Notify,
+    /// Slot maps that moved a slot to another node, for callers that wait.
+    topology_changes: watch::Sender<u64>,
+    /// Wakes the supervisor: a node is lost, or the slot map is suspect.
+    wake: Notify,
+    /// A read met MOVED: read the slot map again.
+    refresh_topology: AtomicBool,
+    nodes: Mutex<HashMap<String, Arc<NodeCounters>>>,
     clock: Clock,
     counters: Counters,
     #[cfg(feature = "test-hooks")]
@@ -170,7 +212,7 @@ impl Cache {
 
     #[expect(clippy::too_many_arguments, reason = "called once, by CacheBuilder::build, which names each")]
     pub(crate) async fn start(
-        info: ConnectionInfo,
+        deployment: Deployment,
         address: String,
         tracking: Tracking,
         policy: Policy,
@@ -181,9 +223,22 @@ impl Cache {
         timeouts: Timeouts,
         max_backoff: Duration,
     ) -> Result<Cache, Error> {
+        let (info, cluster, topology) = match deployment {
+            Deployment::Single(info) => {
+                let topology = Topology::single(address_of(&info));
+                (info, None, topology)
+            }
+            Deployment::Cluster { seeds, poll_every } => {
+                let (passthrough, topology) = connect_cluster(&seeds, timeouts)
+                    .await
+                    .map_err(|source| Error::Connect { address: address.clone(), source })?;
+                (seeds[0].clone(), Some(Cluster { passthrough, seeds, poll_every }), topology)
+            }
+        };
         let inner = Arc::new(Inner {
             info,
             address,
+            cluster,
             tracking,
             timeouts,
             max_backoff,
@@ -193,20 +248,27 @@ impl Cache {
             engines,
             reload_lock: tokio::sync::Mutex::new(()),
             flights: Flights::new(),
-            link: ArcSwapOption::empty(),
+            links: ArcSwap::from_pointee(Links::unconnected(Arc::new(topology))),
+            serials: AtomicU64::new(0),
             connected: AtomicBool::new(false),
             connected_watch: watch::Sender::new(false),
             losses: watch::Sender::new(0),
-            reconnect: Notify::new(),
+            topology_changes: watch::Sender::new(0),
+            wake: Notify::new(),
+            refresh_topology: AtomicBool::new(false),
+            nodes: Mutex::new(HashMap::new()),
             clock: Clock::new(),
             counters: Counters::default(),
             #[cfg(feature = "test-hooks")]
             fill_hook: std::sync::Mutex::new(None),
         });
-        let connection = Inner::establish(&inner, 0)
-            .await
-            .map_err(|source| Error::Connect { address: inner.address.clone(), source })?;
-        inner.publish(connection, 0);
+        for node in inner.links.load().missing() {
+            let link = Inner::establish(&inner, &node).await.map_err(|source| Error::Connect {
+                address: if inner.cluster.is_some() { node.clone() } else { inner.address.clone() },
+                source,
+            })?;
+            inner.publish(&node, link);
+        }
         let supervisor = tokio::spawn(Inner::supervise(Arc::clone(&inner)));
         let sweeper = tokio::spawn(Inner::sweep_every(Arc::downgrade(&inner), sweep_interval));
         Ok(Cache { inner, tasks: vec![supervisor, sweeper] })
@@ -287,6 +349,15 @@ impl Cache {
         let shards = &self.inner.backends.load().serving;
         stats.backend = shards.stats();
         (stats.backend_errors, stats.last_backend_error) = shards.errors();
+        let links = self.inner.links.load();
+        let counters = self.inner.nodes.lock().unwrap_or_else(|p| p.into_inner());
+        stats.nodes = (links.topology.nodes().iter().zip(&links.nodes))
+            .map(|(node, link)| {
+                let counters = counters.get(node).map(|c| c.snapshot(node)).unwrap_or_default();
+                crate::stats::NodeStats { address: node.clone(), connected: link.is_some(), ..counters }
+            })
+            .collect();
+        stats.topology_changes = *self.inner.topology_changes.borrow();
         stats
     }
 
@@ -339,6 +410,35 @@ impl Cache {
         let _ = watch.wait_for(|&lost| lost >= count).await;
     }
 
+    /// Returns once every invalidation that each node sent before now has
+    /// been handled: a `PING` on each tracked connection, whose reply
+    /// follows the pushes before it. After another client's write returns,
+    /// this makes the next read see it.
+    pub async fn sync_invalidations(&self) -> Result<(), Error> {
+        let links = self.inner.links.load_full();
+        let pings = links.topology.nodes().iter().zip(&links.nodes).map(|(node, link)| async move {
+            let link = link.as_ref().ok_or(Error::Disconnected)?;
+            let reply = redis::cmd("PING").query_async::<Value>(&mut link.connection.clone()).await;
+            reply.map(drop).map_err(|error| self.inner.request_failed(node, link, error))
+        });
+        futures_util::future::join_all(pings).await.into_iter().collect()
+    }
+
+    /// The `host:port` of each node the cache reads from: one for a single
+    /// server, the masters for a cluster.
+    pub fn nodes(&self) -> Vec<String> {
+        self.inner.links.load().topology.nodes().to_vec()
+    }
+
+    /// Waits until the cache has seen `count` slot maps in all that moved a
+    /// slot to another node; each has flushed the cache by the time this
+    /// returns. The cache reads the slot map on every `MOVED` reply and
+    /// every [`CacheBuilder::topology_poll`](crate::CacheBuilder::topology_poll).
+    pub async fn wait_topology_changes(&self, count: u64) {
+        let mut watch = self.inner.topology_changes.subscribe();
+        let _ = watch.wait_for(|&changes| changes >= count).await;
+    }
+
     /// Test hook: runs after a miss's reply arrives and before it is
     /// stored, so a test can write the key in between.
     #[cfg(feature = "test-hooks")]
@@ -352,40 +452,86 @@ impl Cache {
 }
 
 impl Inner {
-    /// Opens a tracked connection whose pushes are handled as generation
-    /// `generation`'s.
-    async fn establish(inner: &Arc<Inner>, generation: u64) -> Result<MultiplexedConnection, RedisError> {
-        let weak = Arc::downgrade(inner);
-        connection::open(&inner.info, &inner.tracking, inner.timeouts, move |push: PushInfo| {
+    /// Opens a tracked connection to `node`; its pushes are handled as
+    /// that node's, under a serial no other connection has.
+    async fn establish(inner: &Arc<Inner>, node: &str) -> Result<Arc<NodeLink>, RedisError> {
+        let info = inner.node_info(node)?;
+        let serial = inner.serials.fetch_add(1, Ordering::Relaxed);
+        let closed = Arc::new(AtomicBool::new(false));
+        let counters = inner.node_counters(node);
+        let (weak, name, flag) = (Arc::downgrade(inner), node.to_owned(), Arc::clone(&closed));
+        let connection = connection::open(&info, &inner.tracking, inner.timeouts, move |push: PushInfo| {
             if let Some(inner) = weak.upgrade() {
-                inner.on_push(push, generation);
+                inner.on_push(push, &name, serial, &flag, &counters);
             }
         })
-        .await
+        .await?;
+        Ok(Arc::new(NodeLink { connection, serial, closed, counters: inner.node_counters(node) }))
     }
 
-    /// Makes `connection` current if `generation` still is.
-    fn publish(&self, connection: MultiplexedConnection, generation: u64) -> bool {
-        let link = Arc::new(Link { connection, generation });
-        let published = self.flights.if_current(generation, || {
-            self.link.store(Some(link));
-            self.connected.store(true, Ordering::Release);
+    /// The connection settings of `node`: the cache's own, at its address.
+    fn node_info(&self, node: &str) -> Result<ConnectionInfo, RedisError> {
+        if self.cluster.is_none() {
+            return Ok(self.info.clone());
+        }
+        let invalid = || RedisError::from((ErrorKind::InvalidClientConfig, "bad node address", node.to_owned()));
+        let (host, port) = node.rsplit_once(':').ok_or_else(invalid)?;
+        let port: u16 = port.parse().map_err(|_| invalid())?;
+        let mut addr = self.info.addr().clone();
+        match &mut addr {
+            ConnectionAddr::Tcp(h, p) | ConnectionAddr::TcpTls { host: h, port: p, .. } => {
+                *h = host.to_owned();
+                *p = port;
+            }
+            _ => return Err(invalid()),
+        }
+        Ok(self.info.clone().set_addr(addr))
+    }
+
+    fn node_counters(&self, node: &str) -> Arc<NodeCounters> {
+        let mut nodes = self.nodes.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(nodes.entry(node.to_owned()).or_default())
+    }
+
+    /// Makes `link` the connection of `node`, unless it closed already or
+    /// the node no longer serves; returns whether it did.
+    fn publish(&self, node: &str, link: Arc<NodeLink>) -> bool {
+        let (published, all_up) = self.flights.with_generation(|generation| {
+            let links = self.links.load();
+            let Some(index) = links.index(node) else { return (false, false) };
+            if links.nodes[index].is_some() || link.is_closed() {
+                return (false, false);
+            }
+            let links = links.with(index, Some(link), generation);
+            let all_up = links.all_up();
+            self.links.store(Arc::new(links));
+            self.connected.store(all_up, Ordering::Release);
+            (true, all_up)
         });
-        if published {
+        if all_up {
             self.connected_watch.send_replace(true);
         }
         published
     }
 
-    /// Handles a push, in socket order, on the connection's driver.
-    fn on_push(&self, push: PushInfo, generation: u64) {
+    /// Handles a push from `node`'s connection `serial`, in socket order,
+    /// on the connection's driver.
+    fn on_push(&self, push: PushInfo, node: &str, serial: u64, closed: &AtomicBool, counters: &NodeCounters) {
         match invalidation::parse(push) {
-            Some(Event::Keys(keys)) => self.invalidate_keys(&keys),
+            Some(Event::Keys(keys)) => {
+                Counters::add(&counters.invalidated_keys, keys.len() as u64);
+                self.invalidate_keys(&keys);
+            }
             Some(Event::All) => {
+                // One node's FLUSHALL drops only its keys; flushing all is
+                // simpler and as safe.
                 Counters::bump(&self.counters.invalidate_all);
                 self.flights.flush(|| self.backends.load().each(|shards| shards.clear(Clear::Invalidate)));
             }
-            Some(Event::Disconnected | Event::RedirectBroken) => self.lose_connection(generation),
+            Some(Event::Disconnected | Event::RedirectBroken) => {
+                closed.store(true, Ordering::Release);
+                self.lose_connection(node, serial);
+            }
             None => {}
         }
     }
@@ -399,45 +545,130 @@ impl Inner {
         self.backends.load().each(|shards| shards.invalidate_refs(keys));
     }
 
-    /// The connection of `generation` is gone: flush before anything else
-    /// is served, and reconnect.
-    fn lose_connection(&self, generation: u64) {
-        let lost = self.flights.lose_connection(generation, || {
-            self.connected.store(false, Ordering::Release);
-            self.link.store(None);
-            self.backends.load().each(|shards| shards.clear(Clear::Flush));
-        });
+    /// `node`'s connection `serial` is gone, and its tracking with it:
+    /// flush before anything else is served, and reconnect. Entries of the
+    /// other nodes go too: the backend cannot drop one node's entries alone.
+    fn lose_connection(&self, node: &str, serial: u64) {
+        let lost = self.flights.advance(
+            || self.links.load().holds(node, serial),
+            |generation| {
+                let links = self.links.load();
+                let index = links.index(node).expect("held above");
+                self.links.store(Arc::new(links.with(index, None, generation)));
+                self.connected.store(false, Ordering::Release);
+                self.backends.load().each(|shards| shards.clear(Clear::Flush));
+            },
+        );
         if lost {
             Counters::bump(&self.counters.reconnect_flushes);
+            Counters::bump(&self.node_counters(node).losses);
             self.connected_watch.send_replace(false);
             self.losses.send_modify(|n| *n += 1);
-            tracing::warn!(address = %self.address, "connection lost: cache flushed, reconnecting");
-            self.reconnect.notify_one();
+            tracing::warn!(address = %self.address, %node, "connection lost: cache flushed, reconnecting");
+            self.wake.notify_one();
         }
     }
 
-    /// Reconnects, with backoff, whenever the connection is lost.
+    /// Reconnects lost nodes, with backoff, and in a cluster reads the slot
+    /// map again every `poll_every` and whenever a read met MOVED.
     async fn supervise(inner: Arc<Inner>) {
+        let mut delay = Duration::from_millis(5);
+        let mut poll = inner.cluster.as_ref().map(|cluster| {
+            let mut poll = tokio::time::interval(cluster.poll_every);
+            poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            poll
+        });
         loop {
-            inner.reconnect.notified().await;
-            let mut delay = Duration::from_millis(5);
-            while !inner.connected.load(Ordering::Acquire) {
-                let generation = inner.flights.generation();
-                match Inner::establish(&inner, generation).await {
-                    Ok(connection) => {
-                        if inner.publish(connection, generation) {
+            if inner.refresh_topology.swap(false, Ordering::AcqRel)
+                && let Err(error) = Inner::refresh_topology(&inner).await
+            {
+                tracing::debug!(address = %inner.address, "reading the slot map failed: {error}");
+            }
+            for node in inner.links.load().missing() {
+                match Inner::establish(&inner, &node).await {
+                    Ok(link) => {
+                        if inner.publish(&node, link) {
                             Counters::bump(&inner.counters.reconnects);
-                            tracing::info!(address = %inner.address, "reconnected; tracking is on");
+                            tracing::info!(address = %inner.address, %node, "reconnected; tracking is on");
                         }
                     }
-                    Err(error) => {
-                        tracing::debug!(address = %inner.address, "reconnect failed: {error}");
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(inner.max_backoff);
+                    Err(error) => tracing::debug!(address = %inner.address, %node, "reconnect failed: {error}"),
+                }
+            }
+            if !inner.links.load().all_up() {
+                // A cluster node that stays away may have been replaced.
+                if inner.cluster.is_some() {
+                    inner.refresh_topology.store(true, Ordering::Release);
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(inner.max_backoff);
+                continue;
+            }
+            delay = Duration::from_millis(5);
+            match &mut poll {
+                Some(poll) => tokio::select! {
+                    () = inner.wake.notified() => {}
+                    _ = poll.tick() => inner.refresh_topology.store(true, Ordering::Release),
+                },
+                None => inner.wake.notified().await,
+            }
+        }
+    }
+
+    /// Reads the slot map and makes it current. New nodes are connected
+    /// first; if any slot has another owner, every fill in flight is
+    /// poisoned and the backend flushed before the new map serves, since
+    /// the old owner will not report writes the new one takes.
+    async fn refresh_topology(inner: &Arc<Inner>) -> Result<(), RedisError> {
+        let Some(cluster) = &inner.cluster else { return Ok(()) };
+        let current = inner.links.load_full();
+        let live: Vec<_> = current.nodes.iter().flatten().map(|link| link.connection.clone()).collect();
+        let fresh = match read_slot_map(live).await {
+            Ok(topology) => topology,
+            Err(_) => connect_cluster_slots(&cluster.seeds, inner.timeouts).await?,
+        };
+        if *current.topology == fresh {
+            return Ok(());
+        }
+        let mut opened = HashMap::new();
+        for node in fresh.nodes() {
+            if current.index(node).and_then(|i| current.nodes[i].as_ref()).is_none() {
+                match Inner::establish(inner, node).await {
+                    Ok(link) => {
+                        opened.insert(node.clone(), link);
                     }
+                    Err(error) => tracing::debug!(address = %inner.address, %node, "connect failed: {error}"),
                 }
             }
         }
+        let moved = !current.topology.same_owners(&fresh);
+        let fresh = Arc::new(fresh);
+        let install = |generation| {
+            let links = inner.links.load();
+            let nodes = fresh
+                .nodes()
+                .iter()
+                .map(|node| {
+                    let kept = links.index(node).and_then(|i| links.nodes[i].clone());
+                    kept.or_else(|| opened.remove(node)).filter(|link| !link.is_closed())
+                })
+                .collect();
+            let links = Links { generation, topology: Arc::clone(&fresh), nodes };
+            inner.connected.store(links.all_up(), Ordering::Release);
+            inner.links.store(Arc::new(links));
+            if moved {
+                inner.backends.load().each(|shards| shards.clear(Clear::Flush));
+            }
+        };
+        if moved {
+            inner.flights.advance(|| true, install);
+            inner.topology_changes.send_modify(|n| *n += 1);
+            tracing::info!(address = %inner.address, nodes = ?fresh.nodes(), "slots moved: cache flushed");
+        } else {
+            inner.flights.with_generation(install);
+        }
+        inner.connected_watch.send_replace(inner.connected.load(Ordering::Acquire));
+        Ok(())
     }
 
     async fn sweep_every(inner: Weak<Inner>, every: Duration) {
@@ -538,31 +769,28 @@ impl Inner {
     async fn warm(&self, target: &Shards, reads: Vec<ReadCommand>) -> usize {
         let mut stored = 0;
         for batch in reads.chunks(256) {
-            let Ok(link) = self.link() else { return stored };
+            let links = self.links.load_full();
             let now_ms = self.clock.now_ms();
             let mut leads = Vec::new();
             for read in batch {
+                if links.for_key(read.first_key()).is_none() {
+                    continue;
+                }
                 let cache_key = read.cache_key();
                 let keys: Vec<Vec<u8>> = read.keys().map(<[u8]>::to_vec).collect();
-                match self.flights.begin(&cache_key, keys, link.generation) {
+                match self.flights.begin(&cache_key, keys, links.generation) {
                     Begin::Lead(ticket) => leads.push((read, cache_key, ticket)),
                     Begin::Follow(_) => {}
                     Begin::Stale => return stored,
                 }
             }
-            let mut pipe = redis::pipe();
-            pipe.ignore_errors();
-            for (read, _, _) in &leads {
-                self.add_cached_read(&mut pipe, read);
-            }
-            let Ok(replies) = pipe.query_async::<Vec<Value>>(&mut link.connection.clone()).await else {
-                return stored;
-            };
-            let mut replies = replies.into_iter();
-            for (read, cache_key, ticket) in leads {
-                let reply = server_reply(replies.next());
-                let ttls: Vec<Option<Value>> = read.keys().map(|_| replies.next()).collect();
-                if self.store(Some(target), read, &cache_key, ticket, &reply, &ttls, now_ms) {
+            let sending: Vec<Sending<'_>> = leads.iter().map(|(read, _, _)| (*read, true)).collect();
+            let Ok(answers) = self.send(&links, &sending).await else { return stored };
+            for ((read, cache_key, ticket), answer) in leads.into_iter().zip(answers) {
+                // A redirected read is skipped; dropping its ticket ends it.
+                if redirection(&answer.reply).is_none()
+                    && self.store(Some(target), read, &cache_key, ticket, &answer.reply, &answer.ttls, now_ms)
+                {
                     stored += 1;
                 }
             }
@@ -570,32 +798,37 @@ impl Inner {
         stored
     }
 
-    fn link(&self) -> Result<Arc<Link>, Error> {
-        self.link.load_full().ok_or(Error::Disconnected)
-    }
-
-    /// Fails the request; a connection-level failure also loses the link.
-    fn request_failed(&self, link: &Link, error: RedisError) -> Error {
+    /// Fails the request; a connection-level failure also loses the
+    /// connection of `node` it was sent on.
+    fn request_failed(&self, node: &str, link: &NodeLink, error: RedisError) -> Error {
         if error.is_unrecoverable_error() {
-            self.lose_connection(link.generation);
+            self.lose_connection(node, link.serial);
         }
         Error::Redis(error)
     }
 
     /// Sends a write and drops the entries of `keys`, so this client reads
-    /// its own writes even before Redis's invalidation is handled.
+    /// its own writes even before Redis's invalidation is handled. In a
+    /// cluster the redis crate's cluster client routes it.
     async fn write(&self, command: redis::Cmd, keys: Vec<Vec<u8>>) -> Result<Value, Error> {
-        let link = self.link()?;
-        let result = command.query_async::<Value>(&mut link.connection.clone()).await;
+        let result = match &self.cluster {
+            Some(cluster) => command.query_async::<Value>(&mut cluster.passthrough.clone()).await.map_err(Error::Redis),
+            None => {
+                let links = self.links.load_full();
+                let Some(link) = links.nodes[0].clone() else { return Err(Error::Disconnected) };
+                let result = command.query_async::<Value>(&mut link.connection.clone()).await;
+                result.map_err(|error| self.request_failed(&links.topology.nodes()[0], &link, error))
+            }
+        };
         // Even a failed write may have been applied.
         self.invalidate_keys(&keys);
-        result.map_err(|error| self.request_failed(&link, error))
+        result
     }
 
     /// `GET key` from the backend alone: `None` if it must go to Redis.
     async fn get_hit(&self, key: &[u8]) -> Result<Option<Value>, Error> {
         tokio::task::coop::consume_budget().await;
-        if !self.connected.load(Ordering::Acquire) {
+        if !self.connected.load(Ordering::Acquire) && self.links.load().for_key(key).is_none() {
             return Err(Error::Disconnected);
         }
         if !self.policy.allows("GET") || !self.tracking.covers(key) {
@@ -608,20 +841,34 @@ impl Inner {
         Ok(value)
     }
 
-    /// Answers a batch of reads: hits locally, misses in one round trip.
-    /// With [`Lookup::Done`] the caller already missed in the backend.
+    /// Answers a batch of reads: hits locally, misses in one round trip to
+    /// each node they live on. With [`Lookup::Done`] the caller already
+    /// missed in the backend.
     async fn read(&self, reads: Vec<ReadCommand>, lookup: Lookup) -> Result<Vec<Value>, Error> {
         // A hit completes without waiting on anything; spending the task's
         // cooperative budget makes a loop of hits yield now and then rather
         // than starve the connection's driver and timers on its thread.
         tokio::task::coop::consume_budget().await;
-        if !self.connected.load(Ordering::Acquire) {
+        // A read that loaded the links just before a loss or a slot move
+        // starts again on the new ones.
+        for _ in 0..3 {
+            if let Some(values) = self.read_on(&self.links.load_full(), &reads, lookup).await? {
+                return Ok(values);
+            }
+        }
+        Err(Error::Disconnected)
+    }
+
+    /// [`read`](Inner::read) on the connections of `links`; `None` if they
+    /// were replaced before the reads could begin.
+    async fn read_on(&self, links: &Links, reads: &[ReadCommand], lookup: Lookup) -> Result<Option<Vec<Value>>, Error> {
+        if !self.connected.load(Ordering::Acquire) && reads.iter().any(|read| links.for_key(read.first_key()).is_none())
+        {
             return Err(Error::Disconnected);
         }
         let now_ms = self.clock.now_ms();
         let cache_keys: Vec<Vec<u8>> = reads.iter().map(ReadCommand::cache_key).collect();
         let mut plans: Vec<Option<Plan<'_>>> = Vec::with_capacity(reads.len());
-        let mut link = None;
         for (read, cache_key) in reads.iter().zip(&cache_keys) {
             if !read.keys().all(|key| self.tracking.covers(key)) {
                 Counters::bump(&self.counters.uncached_reads);
@@ -636,55 +883,43 @@ impl Inner {
                 continue;
             }
             Counters::bump(&self.counters.misses);
-            let link = match &link {
-                Some(link) => link,
-                None => link.insert(self.link()?),
-            };
             let keys: Vec<Vec<u8>> = read.keys().map(<[u8]>::to_vec).collect();
-            plans.push(Some(match self.flights.begin(cache_key, keys, link.generation) {
+            plans.push(Some(match self.flights.begin(cache_key, keys, links.generation) {
                 Begin::Lead(ticket) => Plan::Lead(ticket),
                 Begin::Follow(receiver) => {
                     Counters::bump(&self.counters.single_flight_joins);
                     Plan::Follow(receiver)
                 }
-                Begin::Stale => return Err(Error::Disconnected),
+                Begin::Stale => return Ok(None),
             }));
         }
 
         let sent: Vec<usize> =
             (0..reads.len()).filter(|&i| matches!(plans[i], Some(Plan::Lead(_) | Plan::Uncached))).collect();
-        let mut replies = Vec::new().into_iter();
+        let mut answers: Vec<Option<Answer>> = (0..reads.len()).map(|_| None).collect();
         if !sent.is_empty() {
-            let link = match &link {
-                Some(link) => link,
-                None => link.insert(self.link()?),
-            };
-            let mut pipe = redis::pipe();
-            pipe.ignore_errors();
-            for &i in &sent {
-                if matches!(plans[i], Some(Plan::Lead(_))) {
-                    self.add_cached_read(&mut pipe, &reads[i]);
-                } else {
-                    pipe.add_command(reads[i].to_cmd());
-                }
+            let sending: Vec<Sending<'_>> =
+                sent.iter().map(|&i| (&reads[i], matches!(plans[i], Some(Plan::Lead(_))))).collect();
+            for (&i, answer) in sent.iter().zip(self.send(links, &sending).await?) {
+                answers[i] = Some(answer);
             }
-            let result = pipe.query_async::<Vec<Value>>(&mut link.connection.clone()).await;
-            replies = result.map_err(|error| self.request_failed(link, error))?.into_iter();
         }
 
         // Leaders finish before anyone follows: a batch that leads one key
         // and follows another must never wait on a batch doing the reverse.
         let mut values: Vec<Option<Result<Value, Error>>> = Vec::with_capacity(reads.len());
         for (i, read) in reads.iter().enumerate() {
-            values.push(match plans[i].take_if(|plan| !matches!(plan, Plan::Follow(_))) {
-                Some(Plan::Hit(value)) => Some(Ok(value)),
-                Some(Plan::Uncached) => Some(server_reply(replies.next())),
-                Some(Plan::Lead(ticket)) => {
-                    let reply = server_reply(replies.next());
-                    let ttls: Vec<Option<Value>> = read.keys().map(|_| replies.next()).collect();
-                    Some(self.fill(read, &cache_keys[i], ticket, reply, &ttls, now_ms).await)
-                }
-                Some(Plan::Follow(_)) | None => None,
+            let plan = plans[i].take_if(|plan| !matches!(plan, Plan::Follow(_)));
+            values.push(match (plan, answers[i].take()) {
+                (Some(Plan::Hit(value)), _) => Some(Ok(value)),
+                (Some(Plan::Uncached), Some(answer)) => Some(self.unless_redirected(read, answer.reply).await),
+                (Some(Plan::Lead(ticket)), Some(answer)) => Some(match redirection(&answer.reply) {
+                    // Not from the tracked connection of the key's owner:
+                    // answered, never cached. Dropping the ticket ends it.
+                    Some(_) => self.unless_redirected(read, answer.reply).await,
+                    None => self.fill(read, &cache_keys[i], ticket, answer.reply, &answer.ttls, now_ms).await,
+                }),
+                _ => None,
             });
         }
         let mut results = Vec::with_capacity(reads.len());
@@ -696,7 +931,61 @@ impl Inner {
             };
             results.push(value?);
         }
-        Ok(results)
+        Ok(Some(results))
+    }
+
+    /// Sends `reads` in one pipeline per node, to the node that serves each
+    /// read's first key, all at once; returns their answers in order.
+    async fn send(&self, links: &Links, reads: &[Sending<'_>]) -> Result<Vec<Answer>, Error> {
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (at, (read, _)) in reads.iter().enumerate() {
+            let (node, _) = links.for_key(read.first_key()).ok_or(Error::Disconnected)?;
+            match groups.iter_mut().find(|(n, _)| *n == node) {
+                Some((_, ats)) => ats.push(at),
+                None => groups.push((node, vec![at])),
+            }
+        }
+        let pipelines = groups.iter().map(|(node, ats)| async move {
+            let (address, link) = (&links.topology.nodes()[*node], links.nodes[*node].as_ref().expect("found above"));
+            Counters::add(&link.counters.reads_sent, ats.len() as u64);
+            let mut pipe = redis::pipe();
+            pipe.ignore_errors();
+            for &at in ats {
+                match reads[at] {
+                    (read, true) => self.add_cached_read(&mut pipe, read),
+                    (read, false) => {
+                        pipe.add_command(read.to_cmd());
+                    }
+                }
+            }
+            let replies = pipe.query_async::<Vec<Value>>(&mut link.connection.clone()).await;
+            replies.map_err(|error| self.request_failed(address, link, error))
+        });
+        let replies = futures_util::future::join_all(pipelines).await;
+        let mut answers: Vec<Option<Answer>> = (0..reads.len()).map(|_| None).collect();
+        for ((_, ats), replies) in groups.iter().zip(replies) {
+            let mut replies = replies?.into_iter();
+            for &at in ats {
+                let (read, cached) = reads[at];
+                let reply = server_reply(replies.next());
+                let ttls = if cached { read.keys().map(|_| replies.next()).collect() } else { Vec::new() };
+                answers[at] = Some(Answer { reply, ttls });
+            }
+        }
+        Ok(answers.into_iter().map(|answer| answer.expect("every read is in a group")).collect())
+    }
+
+    /// `reply`, or if it is a cluster redirection, the read sent again
+    /// through the cluster client, which follows it. A MOVED also has the
+    /// slot map read again.
+    async fn unless_redirected(&self, read: &ReadCommand, reply: Result<Value, Error>) -> Result<Value, Error> {
+        let (Some(kind), Some(cluster)) = (redirection(&reply), &self.cluster) else { return reply };
+        if kind == ServerErrorKind::Moved {
+            self.refresh_topology.store(true, Ordering::Release);
+            self.wake.notify_one();
+        }
+        Counters::bump(&self.counters.redirected_reads);
+        read.to_cmd().query_async::<Value>(&mut cluster.passthrough.clone()).await.map_err(Error::Redis)
     }
 
     /// The decoded hit of `cache_key`, kept in the shard of `first_key`, if
@@ -802,6 +1091,79 @@ impl Inner {
             None => Box::pin(self.read(vec![read.clone()], Lookup::Backend)).await.map(|mut v| v.remove(0)),
         }
     }
+}
+
+/// The kind of a MOVED or ASK reply.
+fn redirection(reply: &Result<Value, Error>) -> Option<ServerErrorKind> {
+    match reply {
+        Err(Error::Redis(error)) => match error.kind() {
+            ErrorKind::Server(kind @ (ServerErrorKind::Moved | ServerErrorKind::Ask)) => Some(kind),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The `host:port` of a single server.
+fn address_of(info: &ConnectionInfo) -> String {
+    match info.addr() {
+        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => format!("{host}:{port}"),
+        other => other.to_string(),
+    }
+}
+
+/// Connects the redis crate's cluster client through `seeds`, and reads
+/// the slot map.
+async fn connect_cluster(
+    seeds: &[ConnectionInfo],
+    timeouts: Timeouts,
+) -> Result<(ClusterConnection, Topology), RedisError> {
+    let topology = connect_cluster_slots(seeds, timeouts).await?;
+    let client = redis::cluster::ClusterClient::builder(seeds.to_vec())
+        .connection_timeout(timeouts.connect)
+        .response_timeout(timeouts.response)
+        .build()?;
+    Ok((client.get_async_connection().await?, topology))
+}
+
+/// The slot map, from the first seed that answers.
+async fn connect_cluster_slots(seeds: &[ConnectionInfo], timeouts: Timeouts) -> Result<Topology, RedisError> {
+    let mut last = None;
+    for seed in seeds {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeouts.connect))
+            .set_response_timeout(Some(timeouts.response));
+        let connection = match redis::Client::open(seed.clone()) {
+            Ok(client) => client.get_multiplexed_async_connection_with_config(&config).await,
+            Err(error) => Err(error),
+        };
+        match connection {
+            Ok(connection) => match read_slot_map([connection]).await {
+                Ok(topology) => return Ok(topology),
+                Err(error) => last = Some(error),
+            },
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| RedisError::from((ErrorKind::InvalidClientConfig, "no seed node given"))))
+}
+
+/// The slot map, from the first of `connections` that answers.
+async fn read_slot_map(
+    connections: impl IntoIterator<Item = redis::aio::MultiplexedConnection>,
+) -> Result<Topology, RedisError> {
+    let mut last = None;
+    for mut connection in connections {
+        match redis::cmd("CLUSTER").arg("SLOTS").query_async::<Value>(&mut connection).await {
+            Ok(reply) => {
+                return Topology::from_cluster_slots(&reply).map_err(|reason| {
+                    RedisError::from((ErrorKind::UnexpectedReturnType, "unreadable slot map", reason))
+                });
+            }
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| RedisError::from((ErrorKind::Io, "no node is connected"))))
 }
 
 /// A reply from the pipeline: server errors are errors, never values.

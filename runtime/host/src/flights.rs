@@ -104,11 +104,6 @@ impl Flights {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The current connection generation.
-    pub(crate) fn generation(&self) -> u64 {
-        self.lock().generation
-    }
-
     /// Starts or joins the read of `cache_key`, which reads `keys`, on the
     /// connection of `generation`.
     pub(crate) fn begin(&self, cache_key: &[u8], keys: Vec<Vec<u8>>, generation: u64) -> Begin<'_> {
@@ -151,29 +146,28 @@ impl Flights {
         clear();
     }
 
-    /// The connection of `generation` is lost. If it is the current one,
-    /// poisons every fill, advances the generation and runs `clear` before
-    /// any fill can store again; returns whether it did.
-    pub(crate) fn lose_connection(&self, generation: u64, clear: impl FnOnce()) -> bool {
+    /// A connection the reads depend on is lost, or a slot moved to
+    /// another node. If `current()` still holds (checked under the lock),
+    /// poisons every fill, advances the generation, and runs `clear` with
+    /// the new generation before any fill can store again; returns whether
+    /// it did.
+    pub(crate) fn advance(&self, current: impl FnOnce() -> bool, clear: impl FnOnce(u64)) -> bool {
         let mut inner = self.lock();
-        if inner.generation != generation {
+        if !current() {
             return false;
         }
         inner.generation += 1;
         inner.seq += 1;
         inner.flushed_at = inner.seq;
-        clear();
+        clear(inner.generation);
         true
     }
 
-    /// Runs `publish` if `generation` is still current; returns whether it did.
-    pub(crate) fn if_current(&self, generation: u64, publish: impl FnOnce()) -> bool {
+    /// Runs `publish` with the current generation, under the lock, so no
+    /// loss or flush interleaves with it.
+    pub(crate) fn with_generation<T>(&self, publish: impl FnOnce(u64) -> T) -> T {
         let inner = self.lock();
-        let current = inner.generation == generation;
-        if current {
-            publish();
-        }
-        current
+        publish(inner.generation)
     }
 }
 
@@ -264,8 +258,8 @@ mod tests {
         flights.flush(|| {});
         assert!(!ticket.complete(Ok(Value::Int(1)), |_| panic!("stored across a flush")));
         let ticket = lead(&flights, "k");
-        assert!(flights.lose_connection(0, || {}));
-        assert!(!flights.lose_connection(0, || panic!("lost the same connection twice")));
+        assert!(flights.advance(|| true, |generation| assert_eq!(generation, 1)));
+        assert!(!flights.advance(|| false, |_| panic!("lost the same connection twice")));
         assert!(!ticket.complete(Ok(Value::Int(1)), |_| panic!("stored across a disconnect")));
         assert!(matches!(flights.begin(b"k", keys("k"), 0), Begin::Stale));
     }

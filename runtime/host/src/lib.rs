@@ -10,6 +10,8 @@
 //!
 //! - [`cache`]: [`Cache`], the read and write paths; [`builder`]: its options.
 //! - [`tracking`]: the tracked connection, tracking modes, push handling.
+//! - `routing`: which node serves each key (one server, or a Redis
+//!   Cluster's slot map), and the tracked connection to each node.
 //! - `flights`: pending fills and single flight (the in-flight race).
 //! - `shards`: the backend split by Redis key, one lock per shard.
 //! - `reload`: [`BackendSource`], and making a new backend ready to serve
@@ -39,6 +41,7 @@ pub mod error;
 mod flights;
 mod reload;
 mod reply;
+mod routing;
 mod shards;
 pub mod stats;
 pub mod tracking;
@@ -54,5 +57,6 @@ pub use command::{ReadCommand, cacheable_commands};
 pub use error::{BackendError, Error};
 pub use redis::Value;
 pub use reload::{BackendSource, Reloaded};
-pub use stats::CacheStats;
+pub use routing::key_slot;
+pub use stats::{CacheStats, NodeStats};
 pub use tracking::Tracking;

@@ -16,6 +16,44 @@ pub(crate) struct Counters {
     pub(crate) reconnect_flushes: AtomicU64,
     pub(crate) reconnects: AtomicU64,
     pub(crate) corrupt_values: AtomicU64,
+    pub(crate) redirected_reads: AtomicU64,
+}
+
+/// Counters of one node's connection, kept across its reconnections.
+#[derive(Default)]
+pub(crate) struct NodeCounters {
+    pub(crate) invalidated_keys: AtomicU64,
+    pub(crate) losses: AtomicU64,
+    pub(crate) reads_sent: AtomicU64,
+}
+
+impl NodeCounters {
+    pub(crate) fn snapshot(&self, address: &str) -> NodeStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        NodeStats {
+            address: address.to_owned(),
+            connected: false,
+            invalidated_keys: get(&self.invalidated_keys),
+            losses: get(&self.losses),
+            reads_sent: get(&self.reads_sent),
+        }
+    }
+}
+
+/// What one node's tracked connection has done.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NodeStats {
+    /// `host:port`.
+    pub address: String,
+    /// Whether its connection is up with tracking on.
+    pub connected: bool,
+    /// Keys named by its invalidation pushes.
+    pub invalidated_keys: u64,
+    /// Times its connection was lost (each flushed the cache).
+    pub losses: u64,
+    /// Reads sent to it (misses, and reads tracking does not cover).
+    pub reads_sent: u64,
 }
 
 impl Counters {
@@ -61,6 +99,13 @@ pub struct CacheStats {
     pub corrupt_values: u64,
     /// The backend's own stats, summed over shards.
     pub backend: Vec<(String, u64)>,
+    /// Reads a cluster node redirected (MOVED or ASK): answered through the
+    /// cluster client, never cached.
+    pub redirected_reads: u64,
+    /// Slot maps that moved a slot to another node (each flushed the cache).
+    pub topology_changes: u64,
+    /// Each node the cache reads from: one for a single server.
+    pub nodes: Vec<NodeStats>,
 }
 
 impl Counters {
@@ -78,6 +123,7 @@ impl Counters {
             reconnect_flushes: get(&self.reconnect_flushes),
             reconnects: get(&self.reconnects),
             corrupt_values: get(&self.corrupt_values),
+            redirected_reads: get(&self.redirected_reads),
             ..CacheStats::default()
         }
     }

@@ -1,0 +1,269 @@
+//! Where each read goes: which node serves each key, and the tracked
+//! connection the cache holds to each node.
+//!
+//! A single Redis is a [`Topology`] of one node that serves every key. A
+//! Redis Cluster is the nodes that own slots, and the owner of each of the
+//! 16384 slots, as `CLUSTER SLOTS` reports them. Reads that may be cached go
+//! to the owner's tracked connection, so the node that will see a key's
+//! writes is the node that reports them.
+//!
+//! [`Links`] is one snapshot of those connections, replaced whole: the
+//! topology, one link per node (`None` while that node reconnects), and the
+//! flight generation they belong to. Losing a node's connection or moving
+//! a slot to another node advances the generation, which poisons every
+//! fill in flight, and flushes the backend before the new snapshot serves.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use redis::Value;
+use redis::aio::MultiplexedConnection;
+
+use crate::stats::NodeCounters;
+
+/// Slots in a Redis Cluster.
+pub(crate) const SLOTS: usize = 16384;
+
+/// A slot no node serves.
+const UNASSIGNED: u16 = u16::MAX;
+
+/// The Redis Cluster slot of `key`, as `CLUSTER KEYSLOT` gives it: CRC16
+/// (XMODEM) of the key, or of its hash tag (the part between the first `{`
+/// and the next `}`, if not empty), modulo 16384.
+pub fn key_slot(key: &[u8]) -> u16 {
+    let tagged = key.iter().position(|&b| b == b'{').and_then(|open| {
+        let rest = &key[open + 1..];
+        rest.iter().position(|&b| b == b'}').filter(|&close| close > 0).map(|close| &rest[..close])
+    });
+    crc16::State::<crc16::XMODEM>::calculate(tagged.unwrap_or(key)) % SLOTS as u16
+}
+
+/// The nodes that serve keys, and which serves each slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Topology {
+    /// `host:port` of each node.
+    nodes: Vec<String>,
+    /// The index in `nodes` of each slot's owner; empty for a single server.
+    owners: Vec<u16>,
+}
+
+impl Topology {
+    /// One server that serves every key.
+    pub(crate) fn single(address: String) -> Topology {
+        Topology { nodes: vec![address], owners: Vec::new() }
+    }
+
+    /// Reads a `CLUSTER SLOTS` reply: `[start, end, [host, port, id, ...],
+    /// replicas...]` per range. Only masters are kept; the cache reads from
+    /// the node that takes the writes.
+    pub(crate) fn from_cluster_slots(reply: &Value) -> Result<Topology, String> {
+        let Value::Array(ranges) = reply else { return Err(format!("CLUSTER SLOTS replied {reply:?}")) };
+        let mut topology = Topology { nodes: Vec::new(), owners: vec![UNASSIGNED; SLOTS] };
+        for range in ranges {
+            let (start, end, address) = match range {
+                Value::Array(parts) if parts.len() >= 3 => (slot(&parts[0])?, slot(&parts[1])?, address(&parts[2])?),
+                other => return Err(format!("CLUSTER SLOTS has a malformed range: {other:?}")),
+            };
+            if start > end {
+                return Err(format!("CLUSTER SLOTS has an empty range {start}-{end}"));
+            }
+            let node = match topology.nodes.iter().position(|n| *n == address) {
+                Some(node) => node,
+                None => {
+                    topology.nodes.push(address);
+                    topology.nodes.len() - 1
+                }
+            };
+            topology.owners[usize::from(start)..=usize::from(end)].fill(node as u16);
+        }
+        if topology.nodes.is_empty() {
+            return Err("CLUSTER SLOTS lists no node: the cluster has no slots assigned".into());
+        }
+        Ok(topology)
+    }
+
+    /// `host:port` of each node.
+    pub(crate) fn nodes(&self) -> &[String] {
+        &self.nodes
+    }
+
+    /// The node that serves `key`; `None` if no node serves its slot.
+    pub(crate) fn node_of(&self, key: &[u8]) -> Option<usize> {
+        if self.owners.is_empty() {
+            return Some(0);
+        }
+        match self.owners[usize::from(key_slot(key))] {
+            UNASSIGNED => None,
+            node => Some(usize::from(node)),
+        }
+    }
+
+    /// Whether every slot has the same owner (by address) in both: if not,
+    /// an entry could be tracked by a node that no longer sees its writes.
+    pub(crate) fn same_owners(&self, other: &Topology) -> bool {
+        (0..SLOTS).all(|slot| self.owner(slot) == other.owner(slot))
+    }
+
+    /// The address of the node that serves `slot`.
+    fn owner(&self, slot: usize) -> Option<&str> {
+        match self.owners.get(slot) {
+            Some(&UNASSIGNED) => None,
+            Some(&node) => Some(self.nodes[usize::from(node)].as_str()),
+            None => self.nodes.first().map(String::as_str),
+        }
+    }
+}
+
+fn slot(value: &Value) -> Result<u16, String> {
+    match value {
+        Value::Int(n) if (0..SLOTS as i64).contains(n) => Ok(*n as u16),
+        other => Err(format!("CLUSTER SLOTS has a slot out of range: {other:?}")),
+    }
+}
+
+fn address(value: &Value) -> Result<String, String> {
+    let Value::Array(parts) = value else { return Err(format!("CLUSTER SLOTS has a malformed node: {value:?}")) };
+    let host = match parts.first() {
+        Some(Value::BulkString(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+        Some(Value::SimpleString(host)) => host.clone(),
+        other => return Err(format!("CLUSTER SLOTS has a node without a host: {other:?}")),
+    };
+    match parts.get(1) {
+        Some(Value::Int(port)) if (1..=65535).contains(port) => Ok(format!("{host}:{port}")),
+        other => Err(format!("CLUSTER SLOTS has a node without a port: {other:?}")),
+    }
+}
+
+/// The cache's tracked connection to one node.
+pub(crate) struct NodeLink {
+    pub(crate) connection: MultiplexedConnection,
+    /// Tells this connection from every other the cache opened, so a loss
+    /// reported by an old connection is recognised as old.
+    pub(crate) serial: u64,
+    /// Set by the connection's own push handler when it disconnects, even
+    /// before this link is published.
+    pub(crate) closed: Arc<AtomicBool>,
+    /// The node's counters, kept across its reconnections.
+    pub(crate) counters: Arc<NodeCounters>,
+}
+
+/// The connections the cache reads through: one snapshot, replaced whole,
+/// and only under the flights lock.
+pub(crate) struct Links {
+    /// The flight generation these connections belong to.
+    pub(crate) generation: u64,
+    pub(crate) topology: Arc<Topology>,
+    /// One per node of `topology`; `None` while that node reconnects.
+    pub(crate) nodes: Vec<Option<Arc<NodeLink>>>,
+}
+
+impl Links {
+    /// A snapshot with no connection yet.
+    pub(crate) fn unconnected(topology: Arc<Topology>) -> Links {
+        let nodes = vec![None; topology.nodes().len()];
+        Links { generation: 0, topology, nodes }
+    }
+
+    /// Whether every node is connected.
+    pub(crate) fn all_up(&self) -> bool {
+        self.nodes.iter().all(Option::is_some)
+    }
+
+    /// The link of the node that serves `key`, if it is connected.
+    pub(crate) fn for_key(&self, key: &[u8]) -> Option<(usize, &Arc<NodeLink>)> {
+        let node = self.topology.node_of(key)?;
+        self.nodes[node].as_ref().map(|link| (node, link))
+    }
+
+    /// Whether `serial` is the published connection of `node`.
+    pub(crate) fn holds(&self, node: &str, serial: u64) -> bool {
+        self.index(node).and_then(|i| self.nodes[i].as_ref()).is_some_and(|link| link.serial == serial)
+    }
+
+    /// The index of `node` in the topology.
+    pub(crate) fn index(&self, node: &str) -> Option<usize> {
+        self.topology.nodes().iter().position(|n| n == node)
+    }
+
+    /// This snapshot with `node`'s connection replaced by `link`, in
+    /// `generation`.
+    pub(crate) fn with(&self, node: usize, link: Option<Arc<NodeLink>>, generation: u64) -> Links {
+        let mut nodes = self.nodes.clone();
+        nodes[node] = link;
+        Links { generation, topology: Arc::clone(&self.topology), nodes }
+    }
+
+    /// The nodes without a connection.
+    pub(crate) fn missing(&self) -> Vec<String> {
+        let nodes = self.topology.nodes().iter().zip(&self.nodes);
+        nodes.filter(|(_, link)| link.is_none()).map(|(node, _)| node.clone()).collect()
+    }
+}
+
+impl NodeLink {
+    /// Whether the connection reported its own loss.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(host: &str, port: i64) -> Value {
+        Value::Array(vec![
+            Value::BulkString(host.as_bytes().to_vec()),
+            Value::Int(port),
+            Value::BulkString(b"id".to_vec()),
+        ])
+    }
+
+    fn range(start: i64, end: i64, owner: Value) -> Value {
+        Value::Array(vec![Value::Int(start), Value::Int(end), owner])
+    }
+
+    #[test]
+    fn slots_follow_redis() {
+        // Values from CLUSTER KEYSLOT on Redis 7.0.
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"bar"), 5061);
+        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
+        assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
+        assert_ne!(key_slot(b"foo{}{bar}"), key_slot(b"bar"), "an empty tag means the whole key");
+        assert_eq!(key_slot(b"foo{{bar}}zap"), key_slot(b"{bar"));
+    }
+
+    #[test]
+    fn reads_cluster_slots() {
+        let reply = Value::Array(vec![
+            range(0, 5460, node("127.0.0.1", 7000)),
+            range(5461, 10922, node("127.0.0.1", 7001)),
+            range(10923, 16383, node("127.0.0.1", 7002)),
+        ]);
+        let topology = Topology::from_cluster_slots(&reply).unwrap();
+        assert_eq!(topology.nodes(), ["127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7002"]);
+        assert_eq!(topology.node_of(b"foo"), Some(2));
+        assert_eq!(topology.node_of(b"bar"), Some(0));
+
+        let mut moved = topology.clone();
+        moved.owners[12182] = 0;
+        assert!(!topology.same_owners(&moved));
+        assert!(topology.same_owners(&topology.clone()));
+        assert!(!topology.same_owners(&Topology::single("127.0.0.1:7000".into())));
+    }
+
+    #[test]
+    fn refuses_malformed_replies() {
+        assert!(Topology::from_cluster_slots(&Value::Nil).is_err());
+        assert!(Topology::from_cluster_slots(&Value::Array(vec![])).is_err());
+        assert!(Topology::from_cluster_slots(&Value::Array(vec![range(0, 20000, node("h", 1))])).is_err());
+        assert!(Topology::from_cluster_slots(&Value::Array(vec![range(0, 1, node("h", 0))])).is_err());
+    }
+
+    #[test]
+    fn unassigned_slots_have_no_node() {
+        let topology = Topology::from_cluster_slots(&Value::Array(vec![range(0, 100, node("h", 1))])).unwrap();
+        assert_eq!(topology.node_of(b"foo"), None);
+    }
+}

@@ -1,0 +1,335 @@
+//! The cache against a real 3-master Redis Cluster: hits and invalidations
+//! on every node, mget across slots, slot migration, the loss of one node's
+//! connection, and the coherence checker.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use nearcache::{Cache, CacheBuilder, Error, Value};
+use nearcache_tests::redis_cluster::RedisCluster;
+
+/// Long enough that only a MOVED reply makes the cache read the slot map.
+const NEVER: Duration = Duration::from_secs(3600);
+
+async fn cache(cluster: &RedisCluster, poll: Duration) -> Cache {
+    CacheBuilder::cluster(cluster.urls())
+        .topology_poll(poll)
+        .max_backoff(Duration::from_millis(20))
+        .build()
+        .await
+        .expect("cache connects to the cluster")
+}
+
+fn bulk(value: &str) -> Value {
+    Value::BulkString(value.as_bytes().to_vec())
+}
+
+/// The cache's stats of each of the cluster's nodes, in the harness's order.
+fn node_stats(cluster: &RedisCluster, cache: &Cache) -> Vec<nearcache::NodeStats> {
+    let stats = cache.stats();
+    cluster
+        .ports()
+        .iter()
+        .map(|port| {
+            let address = format!("127.0.0.1:{port}");
+            stats.nodes.iter().find(|n| n.address == address).cloned().unwrap_or_else(|| panic!("no {address}"))
+        })
+        .collect()
+}
+
+/// A write by another client, and the cache's handling of what it caused.
+async fn write_behind(cluster: &RedisCluster, cache: &Cache, key: &str, value: &str) {
+    cluster.write(key.as_bytes(), value.as_bytes());
+    cache.sync_invalidations().await.expect("every node answers PING");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hits_and_invalidations_on_every_node() {
+    let cluster = RedisCluster::start();
+    let cache = cache(&cluster, NEVER).await;
+    assert_eq!(cache.nodes().len(), 3, "the cache reads from each master");
+
+    for node in 0..3 {
+        let key = cluster.key_on_node(node, "every");
+        cluster.write(key.as_bytes(), b"v1");
+        let hits = cache.stats().hits;
+        assert_eq!(cache.get(&key).await.unwrap(), bulk("v1"));
+        assert_eq!(cache.get(&key).await.unwrap(), bulk("v1"));
+        assert_eq!(cache.stats().hits, hits + 1, "the second read of {key} is a hit");
+
+        write_behind(&cluster, &cache, &key, "v2").await;
+        assert_eq!(cache.get(&key).await.unwrap(), bulk("v2"), "node {node} invalidated {key}");
+    }
+    let stats = cache.stats();
+    for node in &stats.nodes {
+        assert!(node.connected && node.reads_sent >= 2, "{node:?}");
+        assert_eq!(node.invalidated_keys, 1, "each node reported its own key: {node:?}");
+    }
+}
+
+#[test]
+fn key_slots_match_the_server() {
+    let cluster = RedisCluster::start();
+    let mut admin = cluster.client(0).get_connection().unwrap();
+    let mut keys: Vec<Vec<u8>> = ["", "foo", "{user}.a", "foo{}{bar}", "foo{{bar}}zap", "}{", "{a", "a{b}c{d}"]
+        .iter()
+        .map(|k| k.as_bytes().to_vec())
+        .collect();
+    keys.extend((0..500u32).map(|n| format!("key:{n}:{}", n * 7919).into_bytes()));
+    keys.push(vec![0, 255, b'{', 1, b'}', 254]);
+    for key in keys {
+        let slot: u16 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(&key).query(&mut admin).unwrap();
+        assert_eq!(nearcache::key_slot(&key), slot, "{key:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mget_splits_by_slot_and_caches_each_key() {
+    let cluster = RedisCluster::start();
+    let cache = cache(&cluster, NEVER).await;
+    let keys: Vec<String> = (0..3).map(|node| cluster.key_on_node(node, "mget")).collect();
+    for key in &keys[..2] {
+        cluster.write(key.as_bytes(), key.as_bytes());
+    }
+    let expected = vec![bulk(&keys[0]), bulk(&keys[1]), Value::Nil];
+    assert_eq!(cache.mget(&keys).await.unwrap(), expected, "keys of three slots in one call");
+    let sent: Vec<u64> = node_stats(&cluster, &cache).iter().map(|n| n.reads_sent).collect();
+    assert_eq!(sent, [1, 1, 1], "one read per node");
+
+    let hits = cache.stats().hits;
+    assert_eq!(cache.mget(&keys).await.unwrap(), expected);
+    assert_eq!(cache.stats().hits, hits + 3, "each key, nil included, is its own entry");
+
+    write_behind(&cluster, &cache, &keys[2], "now").await;
+    let third = cache.mget(&keys).await.unwrap();
+    assert_eq!(third[2], bulk("now"));
+    let sent: Vec<u64> = node_stats(&cluster, &cache).iter().map(|n| n.reads_sent).collect();
+    assert_eq!(sent, [1, 1, 2], "only the invalidated key went to the server");
+}
+
+/// A key read from its old owner, then moved with its slot and written on
+/// the new owner, is never served stale, even one that did not exist when
+/// it was read, whose old owner never reports anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_slot_flushes_its_entries_before_reads_resume() {
+    let cluster = RedisCluster::start();
+    let cache = cache(&cluster, NEVER).await;
+    let (present, absent, fresh) = ("{moving}present", "{moving}absent", "{moving}fresh");
+    let slot = RedisCluster::slot_of(present.as_bytes());
+    let from = cluster.owner_of(slot);
+    let to = (from + 1) % 3;
+    cluster.write(present.as_bytes(), b"old");
+    assert_eq!(cache.get(present).await.unwrap(), bulk("old"));
+    assert_eq!(cache.get(absent).await.unwrap(), Value::Nil);
+
+    cluster.migrate_slot(slot, to);
+    cluster.write(present.as_bytes(), b"new");
+    cluster.write(absent.as_bytes(), b"new");
+    cluster.write(fresh.as_bytes(), b"new");
+    assert_eq!(cache.stats().topology_changes, 0, "nothing told the cache yet");
+
+    // The cache still sends this slot's reads to the old owner, which
+    // answers MOVED: the read is answered through the cluster client, and
+    // the slot map is read again.
+    assert_eq!(cache.get(fresh).await.unwrap(), bulk("new"), "a MOVED read is followed");
+    cache.wait_topology_changes(1).await;
+    assert_eq!(cache.get(absent).await.unwrap(), bulk("new"), "the nil entry went with the move");
+    assert_eq!(cache.get(present).await.unwrap(), bulk("new"));
+    let stats = cache.stats();
+    assert!(stats.redirected_reads >= 1, "{stats:?}");
+
+    // Reads now go to the new owner, and are cached and tracked there.
+    let hits = stats.hits;
+    assert_eq!(cache.get(absent).await.unwrap(), bulk("new"));
+    assert_eq!(cache.stats().hits, hits + 1);
+    write_behind(&cluster, &cache, absent, "newer").await;
+    assert_eq!(cache.get(absent).await.unwrap(), bulk("newer"), "the new owner reports writes");
+}
+
+/// Without any read, the periodic look at the slot map notices the move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_slot_map_poll_notices_a_move_no_read_met() {
+    let cluster = RedisCluster::start();
+    let cache = cache(&cluster, Duration::from_millis(50)).await;
+    let key = "{polled}absent";
+    let slot = RedisCluster::slot_of(key.as_bytes());
+    assert_eq!(cache.get(key).await.unwrap(), Value::Nil);
+    cluster.migrate_slot(slot, (cluster.owner_of(slot) + 1) % 3);
+    cluster.write(key.as_bytes(), b"written on the new owner");
+    cache.wait_topology_changes(1).await;
+    assert_eq!(cache.get(key).await.unwrap(), bulk("written on the new owner"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_one_nodes_connection_flushes_and_reconnects_it() {
+    let cluster = RedisCluster::start();
+    let cache = cache(&cluster, NEVER).await;
+    let keys: Vec<String> = (0..3).map(|node| cluster.key_on_node(node, "lost")).collect();
+    for key in &keys {
+        cluster.write(key.as_bytes(), b"before");
+        assert_eq!(cache.get(key).await.unwrap(), bulk("before"));
+    }
+
+    assert_eq!(cluster.kill_tracking_clients(1), 1, "the cache has one tracked connection to node 1");
+    cache.wait_connection_losses(1).await;
+    // Written while the cache could not hear of it.
+    cluster.write(keys[1].as_bytes(), b"after");
+    cache.wait_connected().await;
+
+    let misses = cache.stats().misses;
+    for key in &keys {
+        let expected = if *key == keys[1] { "after" } else { "before" };
+        assert_eq!(cache.get(key).await.unwrap(), bulk(expected), "{key}");
+    }
+    let stats = cache.stats();
+    assert_eq!(stats.misses, misses + 3, "the loss flushed every entry");
+    assert_eq!(node_stats(&cluster, &cache)[1].losses, 1);
+    assert_eq!(stats.nodes.iter().map(|n| n.losses).sum::<u64>(), 1, "the other nodes kept their connections");
+    write_behind(&cluster, &cache, &keys[1], "tracked again").await;
+    assert_eq!(cache.get(&keys[1]).await.unwrap(), bulk("tracked again"), "tracking is on again on node 1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_through_the_cache_are_routed_and_read_back() {
+    let cluster = RedisCluster::start();
+    let cache = cache(&cluster, NEVER).await;
+    for node in 0..3 {
+        let key = cluster.key_on_node(node, "own");
+        assert_eq!(cache.get(&key).await.unwrap(), Value::Nil);
+        cache.set(&key, "mine").await.unwrap();
+        assert_eq!(cache.get(&key).await.unwrap(), bulk("mine"), "read your own write");
+        assert_eq!(cluster.read(key.as_bytes()).as_deref(), Some(&b"mine"[..]));
+    }
+    // DEL of keys on two nodes: the cluster client splits it by slot, and
+    // the entries of both keys go.
+    let (a, b) = (cluster.key_on_node(0, "del"), cluster.key_on_node(1, "del"));
+    cache.set(&a, "x").await.unwrap();
+    cache.set(&b, "y").await.unwrap();
+    assert_eq!(cache.mget([&a, &b]).await.unwrap(), [bulk("x"), bulk("y")]);
+    assert_eq!(cache.del([&a, &b]).await.unwrap(), 2);
+    assert_eq!(cache.mget([&a, &b]).await.unwrap(), [Value::Nil, Value::Nil]);
+}
+
+#[tokio::test]
+async fn a_server_without_cluster_support_is_a_clear_error() {
+    let server = nearcache_tests::redis_server::RedisServer::start(&[]);
+    let error = CacheBuilder::cluster([server.url()]).build().await.err().expect("not a cluster");
+    let message = error.to_string();
+    assert!(message.contains("cluster support disabled"), "{message}");
+    let error = CacheBuilder::cluster(["redis://127.0.0.1:1/2"]).build().await.err().expect("db 2");
+    assert!(error.to_string().contains("database 0 only"), "{error}");
+    let error = CacheBuilder::cluster(Vec::<String>::new()).build().await.err().expect("no seeds");
+    assert!(error.to_string().contains("at least one seed"), "{error}");
+}
+
+const KEYS: u64 = 24;
+const RUN_FOR: Duration = Duration::from_secs(4);
+
+fn key(n: u64) -> String {
+    format!("coherence:{n}")
+}
+
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// The coherence checker of the tracking tests, on the cluster: writers
+/// through the redis crate's cluster client, readers through the cache,
+/// and one node's tracked connection killed every 400 ms, each node in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_entry_is_stale_on_a_cluster_after_writes_and_kills() {
+    let cluster = RedisCluster::start();
+    let cache = Arc::new(cache(&cluster, Duration::from_millis(200)).await);
+    let writer_client = redis::cluster::ClusterClient::new(cluster.urls()).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (reads, failed, writes) =
+        (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+
+    let mut tasks = Vec::new();
+    for writer in 0..3u64 {
+        let mut conn = writer_client.get_async_connection().await.unwrap();
+        let (stop, writes) = (Arc::clone(&stop), Arc::clone(&writes));
+        tasks.push(tokio::spawn(async move {
+            let mut rng = 0x9E37_79B9_7F4A_7C15 ^ (writer + 1);
+            let mut version = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                version += 1;
+                let k = key(next(&mut rng) % KEYS);
+                let _: () =
+                    redis::cmd("SET").arg(&k).arg(format!("{writer}:{version}")).query_async(&mut conn).await.unwrap();
+                writes.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for reader in 0..6u64 {
+        let (cache, stop, reads, failed) =
+            (Arc::clone(&cache), Arc::clone(&stop), Arc::clone(&reads), Arc::clone(&failed));
+        tasks.push(tokio::spawn(async move {
+            let mut rng = 0xD1B5_4A32_D192_ED03 ^ (reader + 1);
+            while !stop.load(Ordering::Relaxed) {
+                let n = next(&mut rng) % KEYS;
+                let result = if n.is_multiple_of(4) {
+                    cache.mget([key(n), key((n + 1) % KEYS), key((n + 7) % KEYS)]).await.map(drop)
+                } else {
+                    cache.get(key(n)).await.map(drop)
+                };
+                match result {
+                    Ok(()) => reads.fetch_add(1, Ordering::Relaxed),
+                    Err(Error::Disconnected | Error::Redis(_)) => {
+                        cache.wait_connected().await;
+                        failed.fetch_add(1, Ordering::Relaxed)
+                    }
+                    Err(other) => panic!("unexpected error: {other}"),
+                };
+            }
+        }));
+    }
+
+    let started = Instant::now();
+    let mut kills = 0;
+    let mut node = 0;
+    while started.elapsed() < RUN_FOR {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        kills += tokio::task::block_in_place(|| cluster.kill_tracking_clients(node));
+        node = (node + 1) % 3;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let hits = cache.stats().hits;
+
+    cache.wait_connected().await;
+    cache.sync_invalidations().await.unwrap();
+    let mut stale = Vec::new();
+    for n in 0..KEYS {
+        let cached = cache.get(key(n)).await.unwrap();
+        let actual = match cluster.read(key(n).as_bytes()) {
+            Some(bytes) => Value::BulkString(bytes),
+            None => Value::Nil,
+        };
+        if cached != actual {
+            stale.push((key(n), cached, actual));
+        }
+    }
+    let stats = cache.stats();
+    println!(
+        "cluster coherence: {} reads ({} hits), {} failed while a node reconnected, {} writes, {} invalidated keys, {} kills, {} reconnects, {} fills skipped by the race",
+        reads.load(Ordering::Relaxed),
+        hits,
+        failed.load(Ordering::Relaxed),
+        writes.load(Ordering::Relaxed),
+        stats.invalidated_keys,
+        kills,
+        stats.reconnects,
+        stats.fills_skipped,
+    );
+    assert!(stale.is_empty(), "{} stale entries: {stale:?}", stale.len());
+    assert!(kills >= 5 && stats.reconnects >= 5, "the connections were not killed often enough to test anything");
+    assert!(hits > 0 && stats.invalidated_keys > 0, "no hits or no invalidations: nothing was tested");
+    assert!(stats.nodes.iter().all(|n| n.invalidated_keys > 0), "every node reported writes: {:?}", stats.nodes);
+}

@@ -1,0 +1,46 @@
+//! Read throughput for the benchmarks: many tasks reading keys in a loop,
+//! counted over a fixed time, the same loop for every system compared.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// A read the benchmarks can drive from many tasks.
+pub trait Reader: Send + Sync + 'static {
+    /// Reads `key`; panics on an error or an unexpected reply.
+    fn read(&self, key: &str) -> impl Future<Output = Vec<u8>> + Send;
+}
+
+/// Reads per second with `tasks` concurrent tasks, each walking `keys` with
+/// a stride, for `seconds`.
+pub async fn throughput<R: Reader>(reader: Arc<R>, keys: Arc<Vec<String>>, tasks: usize, seconds: f64) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let total = Arc::new(AtomicU64::new(0));
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let (reader, stop, total, keys) =
+                (Arc::clone(&reader), Arc::clone(&stop), Arc::clone(&total), Arc::clone(&keys));
+            tokio::spawn(async move {
+                let mut n = t * 7919;
+                let mut count = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    // A cached read may never return Pending (cache-aio's
+                    // hits do not): spend the coop budget in every loop alike
+                    // so each system's tasks yield to the timer that stops them.
+                    tokio::task::coop::consume_budget().await;
+                    n = (n + 7919) % keys.len();
+                    std::hint::black_box(reader.read(&keys[n]).await);
+                    count += 1;
+                }
+                total.fetch_add(count, Ordering::Relaxed);
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    for handle in handles {
+        handle.await.expect("a reader task panicked");
+    }
+    total.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
