@@ -190,6 +190,55 @@ async fn losing_one_nodes_connection_flushes_and_reconnects_it() {
     assert_eq!(cache.get(&keys[1]).await.unwrap(), bulk("tracked again"), "tracking is on again on node 1");
 }
 
+/// A node that goes down takes only its own keys' reads with it: the
+/// other nodes keep serving, and its keys are read again once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_other_nodes_serve_while_one_restarts() {
+    let mut cluster = RedisCluster::start();
+    let cache = cache(&cluster, NEVER).await;
+    let keys: Vec<String> = (0..3).map(|node| cluster.key_on_node(node, "restart")).collect();
+    for key in &keys {
+        cluster.write(key.as_bytes(), b"before");
+        assert_eq!(cache.get(key).await.unwrap(), bulk("before"));
+    }
+
+    tokio::task::block_in_place(|| cluster.stop_node(2));
+    cache.wait_connection_losses(1).await;
+    assert!(matches!(cache.get(&keys[2]).await, Err(Error::Disconnected)), "its node is down");
+    for key in &keys[..2] {
+        assert_eq!(cache.get(key).await.unwrap(), bulk("before"), "{key} is on a node that is up");
+    }
+    let hits = cache.stats().hits;
+    assert_eq!(cache.get(&keys[0]).await.unwrap(), bulk("before"));
+    assert_eq!(cache.stats().hits, hits + 1, "the other nodes' reads are cached again");
+
+    // The restarted node kept nothing (no persistence): its key is gone.
+    tokio::task::block_in_place(|| cluster.restart_node(2));
+    cache.wait_connected().await;
+    assert_eq!(cache.get(&keys[2]).await.unwrap(), Value::Nil);
+    write_behind(&cluster, &cache, &keys[2], "after").await;
+    assert_eq!(cache.get(&keys[2]).await.unwrap(), bulk("after"), "tracked again on the restarted node");
+}
+
+/// The wasm backends work on a cluster as on one server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wasm_backend_serves_the_cluster() {
+    let cluster = RedisCluster::start();
+    let source = nearcache::BackendSource::WasmFile(nearcache_tests::guests::RUST_STORE.into());
+    let cache = CacheBuilder::cluster(cluster.urls()).backend_source(source, Vec::new()).build().await.unwrap();
+    assert!(cache.backend_name().contains("rust"), "{}", cache.backend_name());
+    for node in 0..3 {
+        let key = cluster.key_on_node(node, "wasm");
+        cluster.write(key.as_bytes(), b"v1");
+        assert_eq!(cache.get(&key).await.unwrap(), bulk("v1"));
+        let hits = cache.stats().hits;
+        assert_eq!(cache.get(&key).await.unwrap(), bulk("v1"));
+        assert_eq!(cache.stats().hits, hits + 1);
+        write_behind(&cluster, &cache, &key, "v2").await;
+        assert_eq!(cache.get(&key).await.unwrap(), bulk("v2"));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_through_the_cache_are_routed_and_read_back() {
     let cluster = RedisCluster::start();

@@ -1,4 +1,4 @@
-//! [`Cache`]: the tracked connection, the backend, and the read and write
+//! [`Cache`]: the tracked connections, the backend, and the read and write
 //! paths between them.
 
 use std::collections::HashMap;
@@ -165,7 +165,10 @@ pub(crate) struct Inner {
 ///
 /// While the connection is down, every call fails with
 /// [`Error::Disconnected`]; the backend was flushed when it dropped and
-/// serves nothing until tracking is on again.
+/// serves nothing until tracking is on again. On a Redis Cluster
+/// ([`CacheBuilder::cluster`](crate::CacheBuilder::cluster)) the cache holds
+/// a tracked connection to each master: while one is down, only reads of
+/// the keys that master serves fail.
 pub struct Cache {
     pub(crate) inner: Arc<Inner>,
     tasks: Vec<JoinHandle<()>>,
@@ -649,8 +652,11 @@ impl Inner {
                 .nodes()
                 .iter()
                 .map(|node| {
+                    // A kept link that closed meanwhile stays: its own loss
+                    // report flushes and drops it. A new one that closed
+                    // before serving is simply not used.
                     let kept = links.index(node).and_then(|i| links.nodes[i].clone());
-                    kept.or_else(|| opened.remove(node)).filter(|link| !link.is_closed())
+                    kept.or_else(|| opened.remove(node).filter(|link| !link.is_closed()))
                 })
                 .collect();
             let links = Links { generation, topology: Arc::clone(&fresh), nodes };
