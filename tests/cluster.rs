@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use nearcache::{Cache, CacheBuilder, Error, Value};
+use nearcache::{Cache, CacheBuilder, Error, Tracking, Value};
 use nearcache_tests::redis_cluster::RedisCluster;
 
 /// Long enough that only a MOVED reply makes the cache read the slot map.
@@ -218,6 +218,28 @@ async fn the_other_nodes_serve_while_one_restarts() {
     assert_eq!(cache.get(&keys[2]).await.unwrap(), Value::Nil);
     write_behind(&cluster, &cache, &keys[2], "after").await;
     assert_eq!(cache.get(&keys[2]).await.unwrap(), bulk("after"), "tracked again on the restarted node");
+}
+
+/// Opt-in and broadcast tracking work on every node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opt_in_and_broadcast_tracking_on_every_node() {
+    let cluster = RedisCluster::start();
+    for tracking in [Tracking::OptIn, Tracking::Broadcast { prefixes: vec![b"mode:".to_vec()] }] {
+        let cache = CacheBuilder::cluster(cluster.urls()).tracking(tracking.clone()).build().await.unwrap();
+        for node in 0..3 {
+            let key = cluster.key_on_node(node, "mode:");
+            // Broadcast invalidations leave the server just before it
+            // sleeps, possibly after the writer's reply: wait for this one
+            // so it cannot overtake (and skip) the first fill.
+            write_behind(&cluster, &cache, &key, "v1").await;
+            assert_eq!(cache.get(&key).await.unwrap(), bulk("v1"));
+            let hits = cache.stats().hits;
+            assert_eq!(cache.get(&key).await.unwrap(), bulk("v1"));
+            assert_eq!(cache.stats().hits, hits + 1, "{tracking:?}: {key} is cached");
+            write_behind(&cluster, &cache, &key, "v2").await;
+            assert_eq!(cache.get(&key).await.unwrap(), bulk("v2"), "{tracking:?}: node {node} invalidated {key}");
+        }
+    }
 }
 
 /// The wasm backends work on a cluster as on one server.
