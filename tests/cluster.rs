@@ -220,6 +220,43 @@ async fn the_other_nodes_serve_while_one_restarts() {
     assert_eq!(cache.get(&keys[2]).await.unwrap(), bulk("after"), "tracked again on the restarted node");
 }
 
+/// A read of several keys in one slot is cached and dropped by a write to
+/// any of them; keys in different slots are the cluster's CROSSSLOT error,
+/// never cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_key_reads_need_one_slot() {
+    let cluster = RedisCluster::start();
+    let cache = cache(&cluster, NEVER).await;
+    let mut sadd = |key: &str, members: &[&str]| {
+        let mut connection =
+            cluster.client(cluster.owner_of(RedisCluster::slot_of(key.as_bytes()))).get_connection().unwrap();
+        let _: i64 = redis::cmd("SADD").arg(key).arg(members).query(&mut connection).unwrap();
+    };
+    sadd("{tag}a", &["x", "y"]);
+    sadd("{tag}b", &["y"]);
+    let mut sinter = redis::cmd("SINTER");
+    sinter.arg("{tag}a").arg("{tag}b");
+    assert_eq!(cache.cached(&sinter).await.unwrap(), Value::Set(vec![bulk("y")]));
+    let hits = cache.stats().hits;
+    assert_eq!(cache.cached(&sinter).await.unwrap(), Value::Set(vec![bulk("y")]));
+    assert_eq!(cache.stats().hits, hits + 1);
+    sadd("{tag}b", &["x"]);
+    cache.sync_invalidations().await.unwrap();
+    let mut both = cache.cached(&sinter).await.unwrap();
+    if let Value::Set(members) = &mut both {
+        members.sort_by_key(|m| format!("{m:?}"));
+    }
+    assert_eq!(both, Value::Set(vec![bulk("x"), bulk("y")]), "a write to the second key dropped the entry");
+
+    let (a, b) = (cluster.key_on_node(0, "cross"), cluster.key_on_node(1, "cross"));
+    let mut cross = redis::cmd("SINTER");
+    cross.arg(&a).arg(&b);
+    for _ in 0..2 {
+        let error = cache.cached(&cross).await.err().expect("keys in two slots");
+        assert!(error.to_string().contains("same slot"), "{error}");
+    }
+}
+
 /// Opt-in and broadcast tracking work on every node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opt_in_and_broadcast_tracking_on_every_node() {
