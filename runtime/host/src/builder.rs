@@ -234,7 +234,7 @@ impl CacheBuilder {
                     return Err(Error::InvalidOption { option: "topology_poll", reason });
                 }
                 let address = seeds.iter().map(|url| masked_url(url)).collect::<Vec<_>>().join(",");
-                (Deployment::Cluster { seeds: infos, poll_every: self.topology_poll }, address)
+                (Deployment::Cluster { seeds: infos, poll_every: self.topology_poll, tls_root }, address)
             }
         };
         let shards = self.shards.unwrap_or_else(Self::default_shards);

@@ -82,6 +82,8 @@ pub(crate) enum Deployment {
         seeds: Vec<ConnectionInfo>,
         /// How often the slot map is read again, to notice slots that moved.
         poll_every: Duration,
+        /// A CA certificate (PEM) to trust instead of the platform's roots.
+        tls_root: Option<Vec<u8>>,
     },
 }
 
@@ -231,8 +233,8 @@ impl Cache {
                 let topology = Topology::single(address_of(&info));
                 (info, None, topology)
             }
-            Deployment::Cluster { seeds, poll_every } => {
-                let (passthrough, topology) = connect_cluster(&seeds, timeouts)
+            Deployment::Cluster { seeds, poll_every, tls_root } => {
+                let (passthrough, topology) = connect_cluster(&seeds, tls_root, timeouts)
                     .await
                     .map_err(|source| Error::Connect { address: address.clone(), source })?;
                 (seeds[0].clone(), Some(Cluster { passthrough, seeds, poll_every }), topology)
@@ -1122,14 +1124,17 @@ fn address_of(info: &ConnectionInfo) -> String {
 /// the slot map.
 async fn connect_cluster(
     seeds: &[ConnectionInfo],
+    tls_root: Option<Vec<u8>>,
     timeouts: Timeouts,
 ) -> Result<(ClusterConnection, Topology), RedisError> {
     let topology = connect_cluster_slots(seeds, timeouts).await?;
-    let client = redis::cluster::ClusterClient::builder(seeds.to_vec())
+    let mut builder = redis::cluster::ClusterClient::builder(seeds.to_vec())
         .connection_timeout(timeouts.connect)
-        .response_timeout(timeouts.response)
-        .build()?;
-    Ok((client.get_async_connection().await?, topology))
+        .response_timeout(timeouts.response);
+    if let Some(pem) = tls_root {
+        builder = builder.certs(redis::TlsCertificates { client_tls: None, root_cert: Some(pem) });
+    }
+    Ok((builder.build()?.get_async_connection().await?, topology))
 }
 
 /// The slot map, from the first seed that answers.
