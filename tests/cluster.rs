@@ -147,6 +147,32 @@ async fn a_moved_slot_flushes_its_entries_before_reads_resume() {
     assert_eq!(cache.get(absent).await.unwrap(), bulk("newer"), "the new owner reports writes");
 }
 
+/// A failover promotes a replica while the old master stays up (and
+/// connected): the cache notices the new owner, flushes, and tracks on the
+/// new master.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_moves_reads_to_the_new_master() {
+    let cluster = RedisCluster::start_with_replicas(1);
+    let cache = cache(&cluster, Duration::from_millis(50)).await;
+    let master = cluster.masters()[0];
+    let present = cluster.key_on_node(master, "failover:");
+    let absent = format!("{{{present}}}absent");
+    cluster.write(present.as_bytes(), b"old");
+    assert_eq!(cache.get(&present).await.unwrap(), bulk("old"));
+    assert_eq!(cache.get(&absent).await.unwrap(), Value::Nil);
+
+    let promoted = tokio::task::block_in_place(|| cluster.failover(master));
+    cluster.write(absent.as_bytes(), b"new");
+    cache.wait_topology_changes(1).await;
+    let address = |node: usize| format!("127.0.0.1:{}", cluster.ports()[node]);
+    assert!(cache.nodes().contains(&address(promoted)), "{:?}", cache.nodes());
+    assert!(!cache.nodes().contains(&address(master)), "the old master is a replica now");
+    assert_eq!(cache.get(&absent).await.unwrap(), bulk("new"), "the nil entry went with the failover");
+    assert_eq!(cache.get(&present).await.unwrap(), bulk("old"));
+    write_behind(&cluster, &cache, &present, "newer").await;
+    assert_eq!(cache.get(&present).await.unwrap(), bulk("newer"), "the new master reports writes");
+}
+
 /// Without any read, the periodic look at the slot map notices the move.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_slot_map_poll_notices_a_move_no_read_met() {

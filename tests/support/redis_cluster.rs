@@ -22,7 +22,7 @@ use crate::redis_server::{available, free_port};
 pub const SLOTS: u16 = 16384;
 
 /// How many masters [`RedisCluster::start`] makes.
-const NODES: usize = 3;
+const MASTERS: usize = 3;
 
 /// How long [`RedisCluster`] waits for the nodes to agree (after a create,
 /// a migration or a restart).
@@ -92,7 +92,7 @@ impl Node {
     }
 }
 
-/// A 3-master Redis Cluster this test owns.
+/// A 3-master Redis Cluster this test owns, with or without replicas.
 pub struct RedisCluster {
     root: PathBuf,
     nodes: Vec<Node>,
@@ -109,11 +109,18 @@ impl RedisCluster {
     /// If `redis-server` / `redis-cli` are not on PATH, or the cluster does
     /// not form within 20 s.
     pub fn start() -> RedisCluster {
+        RedisCluster::start_with_replicas(0)
+    }
+
+    /// Like [`start`](Self::start), with `replicas` replicas of each master
+    /// (nodes `3..`), and waits until every replica's link to its master is
+    /// up.
+    pub fn start_with_replicas(replicas: usize) -> RedisCluster {
         assert!(available(), "redis-server is not on PATH: install it (apt-get install redis-server)");
         let root = std::env::temp_dir().join(format!("nearcache-redis-cluster-{}-{}", std::process::id(), free_port()));
         // Built before spawning, so a panic below still stops what started.
         let mut cluster = RedisCluster { root, nodes: Vec::new(), counter: AtomicU64::new(0) };
-        for i in 0..NODES {
+        for i in 0..MASTERS * (1 + replicas) {
             let dir = cluster.root.join(format!("node{i}"));
             std::fs::create_dir_all(&dir).expect("create the node's directory");
             cluster.nodes.push(Node { port: 0, bus_port: 0, dir, child: None });
@@ -124,7 +131,7 @@ impl RedisCluster {
             .arg("--cluster")
             .arg("create")
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .stdin(Stdio::null())
             .output()
             .expect("run redis-cli (apt-get install redis-tools)");
@@ -135,7 +142,57 @@ impl RedisCluster {
             String::from_utf8_lossy(&created.stderr),
         );
         cluster.wait_settled(None);
+        cluster.wait_replicas_linked();
         cluster
+    }
+
+    /// The indexes of the nodes that own slots now.
+    pub fn masters(&self) -> Vec<usize> {
+        let owners = self.slot_owners(self.first_running()).unwrap_or_else(|e| panic!("CLUSTER SLOTS: {e}"));
+        let mut masters: Vec<usize> = owners.iter().filter_map(|&port| self.index_of_port(port)).collect();
+        masters.sort_unstable();
+        masters.dedup();
+        masters
+    }
+
+    /// Promotes a replica of master `master` with `CLUSTER FAILOVER` (the
+    /// old master becomes its replica, and stays up), waits until every
+    /// node sees the new owner of its slots, and returns the new master.
+    ///
+    /// # Panics
+    /// If `master` has no replica, or the failover does not finish in 20 s.
+    pub fn failover(&self, master: usize) -> usize {
+        let id = self.node_id(master);
+        let replicas: Vec<String> =
+            self.query(master, redis::cmd("CLUSTER").arg("REPLICAS").arg(&id)).expect("CLUSTER REPLICAS");
+        let port = replicas
+            .first()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|address| address.split(['@', ':']).nth(1))
+            .and_then(|port| port.parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("node {master} has no replica: {replicas:?}"));
+        let replica = self.index_of_port(port).expect("the replica is one of ours");
+        let owners = self.slot_owners(master).unwrap_or_else(|e| panic!("CLUSTER SLOTS: {e}"));
+        let slot = owners.iter().position(|&p| p == self.nodes[master].port).expect("a master owns a slot") as u16;
+        let _: Value = self.query(replica, redis::cmd("CLUSTER").arg("FAILOVER")).expect("CLUSTER FAILOVER");
+        self.wait_settled(Some((slot, replica)));
+        replica
+    }
+
+    /// Polls until every replica reports `master_link_status:up`.
+    fn wait_replicas_linked(&self) {
+        let deadline = Instant::now() + SETTLE;
+        for i in 0..self.nodes.len() {
+            loop {
+                let info: String = self.query(i, redis::cmd("INFO").arg("replication")).expect("INFO replication");
+                let replica = info.lines().any(|line| line.trim() == "role:slave");
+                if !replica || info.lines().any(|line| line.trim() == "master_link_status:up") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "node {i}'s replication link did not come up in {SETTLE:?}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
     }
 
     /// The nodes' client ports, by node index.
