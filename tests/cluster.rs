@@ -253,7 +253,7 @@ async fn the_other_nodes_serve_while_one_restarts() {
 async fn multi_key_reads_need_one_slot() {
     let cluster = RedisCluster::start();
     let cache = cache(&cluster, NEVER).await;
-    let mut sadd = |key: &str, members: &[&str]| {
+    let sadd = |key: &str, members: &[&str]| {
         let mut connection =
             cluster.client(cluster.owner_of(RedisCluster::slot_of(key.as_bytes()))).get_connection().unwrap();
         let _: i64 = redis::cmd("SADD").arg(key).arg(members).query(&mut connection).unwrap();
@@ -278,7 +278,7 @@ async fn multi_key_reads_need_one_slot() {
     let mut cross = redis::cmd("SINTER");
     cross.arg(&a).arg(&b);
     for _ in 0..2 {
-        let error = cache.cached(&cross).await.err().expect("keys in two slots");
+        let error = cache.cached(&cross).await.expect_err("keys in two slots");
         assert!(error.to_string().contains("same slot"), "{error}");
     }
 }
