@@ -3,8 +3,7 @@
 //! connection, and the coherence checker.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nearcache::{Cache, CacheBuilder, Error, Tracking, Value};
 use nearcache_tests::redis_cluster::RedisCluster;
@@ -357,20 +356,6 @@ async fn a_server_without_cluster_support_is_a_clear_error() {
     assert!(error.to_string().contains("at least one seed"), "{error}");
 }
 
-const KEYS: u64 = 24;
-const RUN_FOR: Duration = Duration::from_secs(4);
-
-fn key(n: u64) -> String {
-    format!("coherence:{n}")
-}
-
-fn next(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
 /// The coherence checker of the tracking tests, on the cluster: writers
 /// through the redis crate's cluster client, readers through the cache,
 /// and one node's tracked connection killed every 400 ms, each node in turn.
@@ -378,92 +363,21 @@ fn next(state: &mut u64) -> u64 {
 async fn no_entry_is_stale_on_a_cluster_after_writes_and_kills() {
     let cluster = RedisCluster::start();
     let cache = Arc::new(cache(&cluster, Duration::from_millis(200)).await);
-    let writer_client = redis::cluster::ClusterClient::new(cluster.urls()).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let (reads, failed, writes) =
-        (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-
-    let mut tasks = Vec::new();
-    for writer in 0..3u64 {
-        let mut conn = writer_client.get_async_connection().await.unwrap();
-        let (stop, writes) = (Arc::clone(&stop), Arc::clone(&writes));
-        tasks.push(tokio::spawn(async move {
-            let mut rng = 0x9E37_79B9_7F4A_7C15 ^ (writer + 1);
-            let mut version = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                version += 1;
-                let k = key(next(&mut rng) % KEYS);
-                let _: () =
-                    redis::cmd("SET").arg(&k).arg(format!("{writer}:{version}")).query_async(&mut conn).await.unwrap();
-                writes.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
+    let client = redis::cluster::ClusterClient::new(cluster.urls()).unwrap();
+    let mut writers = Vec::new();
+    for _ in 0..3 {
+        writers.push(client.get_async_connection().await.unwrap());
     }
-    for reader in 0..6u64 {
-        let (cache, stop, reads, failed) =
-            (Arc::clone(&cache), Arc::clone(&stop), Arc::clone(&reads), Arc::clone(&failed));
-        tasks.push(tokio::spawn(async move {
-            let mut rng = 0xD1B5_4A32_D192_ED03 ^ (reader + 1);
-            while !stop.load(Ordering::Relaxed) {
-                let n = next(&mut rng) % KEYS;
-                let result = if n.is_multiple_of(4) {
-                    cache.mget([key(n), key((n + 1) % KEYS), key((n + 7) % KEYS)]).await.map(drop)
-                } else {
-                    cache.get(key(n)).await.map(drop)
-                };
-                match result {
-                    Ok(()) => reads.fetch_add(1, Ordering::Relaxed),
-                    Err(Error::Disconnected | Error::Redis(_)) => {
-                        cache.wait_connected().await;
-                        failed.fetch_add(1, Ordering::Relaxed)
-                    }
-                    Err(other) => panic!("unexpected error: {other}"),
-                };
-            }
-        }));
-    }
-
-    let started = Instant::now();
-    let mut kills = 0;
+    let check = client.get_async_connection().await.unwrap();
     let mut node = 0;
-    while started.elapsed() < RUN_FOR {
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        kills += tokio::task::block_in_place(|| cluster.kill_tracking_clients(node));
+    let report = nearcache_tests::coherence::run(Arc::clone(&cache), writers, check, || {
+        let killed = tokio::task::block_in_place(|| cluster.kill_tracking_clients(node));
         node = (node + 1) % 3;
-    }
-    stop.store(true, Ordering::Relaxed);
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let hits = cache.stats().hits;
-
-    cache.wait_connected().await;
-    cache.sync_invalidations().await.unwrap();
-    let mut stale = Vec::new();
-    for n in 0..KEYS {
-        let cached = cache.get(key(n)).await.unwrap();
-        let actual = match cluster.read(key(n).as_bytes()) {
-            Some(bytes) => Value::BulkString(bytes),
-            None => Value::Nil,
-        };
-        if cached != actual {
-            stale.push((key(n), cached, actual));
-        }
-    }
-    let stats = cache.stats();
-    println!(
-        "cluster coherence: {} reads ({} hits), {} failed while a node reconnected, {} writes, {} invalidated keys, {} kills, {} reconnects, {} fills skipped by the race",
-        reads.load(Ordering::Relaxed),
-        hits,
-        failed.load(Ordering::Relaxed),
-        writes.load(Ordering::Relaxed),
-        stats.invalidated_keys,
-        kills,
-        stats.reconnects,
-        stats.fills_skipped,
-    );
-    assert!(stale.is_empty(), "{} stale entries: {stale:?}", stale.len());
-    assert!(kills >= 5 && stats.reconnects >= 5, "the connections were not killed often enough to test anything");
-    assert!(hits > 0 && stats.invalidated_keys > 0, "no hits or no invalidations: nothing was tested");
-    assert!(stats.nodes.iter().all(|n| n.invalidated_keys > 0), "every node reported writes: {:?}", stats.nodes);
+        async move { killed }
+    })
+    .await;
+    println!("cluster coherence: {report}");
+    report.assert_coherent();
+    let nodes = &report.stats.nodes;
+    assert!(nodes.iter().all(|n| n.invalidated_keys > 0 && n.losses > 0), "every node took part: {nodes:?}");
 }

@@ -10,9 +10,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nearcache::{Cache, CacheBuilder};
+use nearcache::CacheBuilder;
 use nearcache_tests::redis_server::RedisServer;
-use nearcache_tests::throughput::Reader;
+use nearcache_tests::throughput::{CachedGet, Reader};
 use redis::aio::MultiplexedConnection;
 use redis::caching::CacheConfig;
 use redis::{AsyncCommands, AsyncConnectionConfig};
@@ -23,16 +23,6 @@ const DELAY_SAMPLES: usize = 300;
 
 fn key(n: usize) -> String {
     format!("bench:{n:06}")
-}
-
-struct Nearcache(Cache);
-impl Reader for Nearcache {
-    async fn read(&self, key: &str) -> Vec<u8> {
-        match self.0.get(key).await.expect("nearcache get") {
-            redis::Value::BulkString(bytes) => bytes,
-            other => panic!("unexpected reply {other:?}"),
-        }
-    }
 }
 
 /// A redis crate connection: uncached, or with its `cache-aio` cache on.
@@ -96,7 +86,7 @@ async fn run(seconds: f64) {
         let _: () = writer.set(key(n), &value).await.unwrap();
     }
 
-    let nearcache = Arc::new(Nearcache(CacheBuilder::new(server.url()).build().await.unwrap()));
+    let nearcache = Arc::new(CachedGet(CacheBuilder::new(server.url()).build().await.unwrap()));
     let cache_aio = Arc::new(RedisCrate(
         resp3
             .get_multiplexed_async_connection_with_config(

@@ -9,10 +9,10 @@
 
 use std::sync::Arc;
 
-use nearcache::{Cache, CacheBuilder, Value};
+use nearcache::{Cache, CacheBuilder};
 use nearcache_tests::redis_cluster::RedisCluster;
 use nearcache_tests::redis_server::RedisServer;
-use nearcache_tests::throughput::{Reader, throughput};
+use nearcache_tests::throughput::{CachedGet, Reader, throughput};
 use redis::AsyncCommands;
 use redis::caching::CacheConfig;
 use redis::cluster::ClusterClient;
@@ -25,16 +25,6 @@ const MGET_KEYS: usize = 8;
 
 fn key(n: usize) -> String {
     format!("bench:{n:06}")
-}
-
-struct Nearcache(Cache);
-impl Reader for Nearcache {
-    async fn read(&self, key: &str) -> Vec<u8> {
-        match self.0.get(key).await.expect("nearcache get") {
-            Value::BulkString(bytes) => bytes,
-            other => panic!("unexpected reply {other:?}"),
-        }
-    }
 }
 
 /// The redis crate's cluster client: uncached, or with its `cache-aio` cache on.
@@ -89,8 +79,8 @@ async fn run(seconds: f64) {
         let _: () = single.set(key(n), &value).await.unwrap();
     }
 
-    let on_cluster = Arc::new(Nearcache(CacheBuilder::cluster(cluster.urls()).build().await.unwrap()));
-    let on_single = Arc::new(Nearcache(CacheBuilder::new(server.url()).build().await.unwrap()));
+    let on_cluster = Arc::new(CachedGet(CacheBuilder::cluster(cluster.urls()).build().await.unwrap()));
+    let on_single = Arc::new(CachedGet(CacheBuilder::new(server.url()).build().await.unwrap()));
     let cluster_client = ClusterClient::builder(cluster.urls()).build().unwrap();
     let uncached = Arc::new(CrateCluster(cluster_client.get_async_connection().await.unwrap()));
     let resp3 = cluster.urls().iter().map(|url| format!("{url}/?protocol=resp3")).collect::<Vec<_>>();

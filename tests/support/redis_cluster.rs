@@ -8,7 +8,6 @@
 //! call), so async tests call it directly. It only ever talks to its own
 //! nodes: their ports and cluster-bus ports are fresh, never 6379.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use redis::Value;
 
-use crate::redis_server::{available, free_port};
+use crate::redis_server::{available, free_port, spawn_until_ready};
 
 /// The number of hash slots of a Redis Cluster.
 pub const SLOTS: u16 = 16384;
@@ -44,30 +43,17 @@ impl Node {
     /// "Ready to accept connections". The directory keeps `nodes.conf`, so a
     /// node started again rejoins its cluster.
     fn spawn(&mut self) -> bool {
-        let mut child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--port", &self.port.to_string(), "--cluster-port", &self.bus_port.to_string()])
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--enable-debug-command", "yes"])
             .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
             .args(["--cluster-node-timeout", "2000"])
             .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = lines.by_ref().map_while(Result::ok).any(|line| line.contains("Ready to accept connections"));
-        if ready {
-            // Keep draining the log so the server never blocks on a full pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            self.child = Some(child);
-        } else {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        ready
+            .arg(&self.dir);
+        self.child = spawn_until_ready(command);
+        self.child.is_some()
     }
 
     /// Spawns on fresh ports, retrying a few times (a port can be taken

@@ -25,6 +25,24 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind a free port")
 }
 
+/// Spawns `command` (a redis-server and its arguments) and waits until it
+/// logs "Ready to accept connections"; `None` if it exited first (a port
+/// taken meanwhile). Its log is drained from then on, so the server never
+/// blocks on a full pipe.
+pub(crate) fn spawn_until_ready(mut command: Command) -> Option<Child> {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn redis-server");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    if lines.by_ref().map_while(Result::ok).any(|line| line.contains("Ready to accept connections")) {
+        std::thread::spawn(move || lines.for_each(drop));
+        Some(child)
+    } else {
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+}
+
 /// A fresh directory for one server, after checking redis-server is there.
 fn server_dir(kind: &str) -> PathBuf {
     assert!(available(), "redis-server is not on PATH: install it (apt-get install redis-server)");
@@ -102,28 +120,14 @@ impl RedisServer {
                 .arg("--tls-key-file")
                 .arg(key),
         };
-        let mut child = command
+        command
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--enable-debug-command", "yes"])
             .arg("--dir")
             .arg(&self.dir)
-            .args(&self.extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = lines.by_ref().map_while(Result::ok).any(|line| line.contains("Ready to accept connections"));
-        if ready {
-            // Keep draining the log so the server never blocks on a full pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            self.child = Some(child);
-        } else {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        ready
+            .args(&self.extra);
+        self.child = spawn_until_ready(command);
+        self.child.is_some()
     }
 
     /// The server's port.

@@ -5,6 +5,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// `GET` through a nearcache [`Cache`](nearcache::Cache).
+pub struct CachedGet(pub nearcache::Cache);
+
+impl Reader for CachedGet {
+    async fn read(&self, key: &str) -> Vec<u8> {
+        match self.0.get(key).await.expect("nearcache get") {
+            nearcache::Value::BulkString(bytes) => bytes,
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+}
+
 /// A read the benchmarks can drive from many tasks.
 pub trait Reader: Send + Sync + 'static {
     /// Reads `key`; panics on an error or an unexpected reply.
