@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use redis::Value;
 
-use crate::redis_server::{available, free_port, spawn_until_ready};
+use crate::redis_server::{available, free_port, spawn_until_ready, tracking_client_ids};
 
 /// The number of hash slots of a Redis Cluster.
 pub const SLOTS: u16 = 16384;
@@ -286,11 +286,7 @@ impl RedisCluster {
     /// node `node`, not the others; returns how many it killed.
     pub fn kill_tracking_clients(&self, node: usize) -> usize {
         let list: String = self.query(node, redis::cmd("CLIENT").arg("LIST")).expect("CLIENT LIST");
-        let ids: Vec<String> = list
-            .lines()
-            .filter(|line| line.split(' ').any(|field| field.strip_prefix("flags=").is_some_and(|f| f.contains('t'))))
-            .filter_map(|line| line.split(' ').find_map(|field| field.strip_prefix("id=")).map(str::to_owned))
-            .collect();
+        let ids = tracking_client_ids(&list);
         for id in &ids {
             let _: Value = self.query(node, redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id)).expect("CLIENT KILL");
         }

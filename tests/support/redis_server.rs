@@ -171,14 +171,19 @@ impl Drop for RedisServer {
 /// through `admin`; returns how many it killed.
 pub async fn kill_tracking_clients(admin: &mut redis::aio::MultiplexedConnection) -> usize {
     let list: String = redis::cmd("CLIENT").arg("LIST").query_async(admin).await.expect("CLIENT LIST");
-    let ids: Vec<String> = list
-        .lines()
-        .filter(|line| line.split(' ').any(|field| field.strip_prefix("flags=").is_some_and(|f| f.contains('t'))))
-        .filter_map(|line| line.split(' ').find_map(|field| field.strip_prefix("id=")).map(str::to_owned))
-        .collect();
+    let ids = tracking_client_ids(&list);
     for id in &ids {
         let _: redis::Value =
             redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id).query_async(admin).await.expect("CLIENT KILL");
     }
     ids.len()
+}
+
+/// The ids of the connections with tracking on (flag `t`) in a `CLIENT
+/// LIST` reply.
+pub(crate) fn tracking_client_ids(list: &str) -> Vec<String> {
+    list.lines()
+        .filter(|line| line.split(' ').any(|field| field.strip_prefix("flags=").is_some_and(|f| f.contains('t'))))
+        .filter_map(|line| line.split(' ').find_map(|field| field.strip_prefix("id=")).map(str::to_owned))
+        .collect()
 }
