@@ -357,9 +357,9 @@ impl Cache {
         let links = self.inner.links.load();
         let counters = self.inner.nodes.lock().unwrap_or_else(|p| p.into_inner());
         stats.nodes = (links.topology.nodes().iter().zip(&links.nodes))
-            .map(|(node, link)| {
-                let counters = counters.get(node).map(|c| c.snapshot(node)).unwrap_or_default();
-                crate::stats::NodeStats { address: node.clone(), connected: link.is_some(), ..counters }
+            .map(|(node, link)| match counters.get(node) {
+                Some(counters) => counters.snapshot(node, link.is_some()),
+                None => NodeCounters::default().snapshot(node, link.is_some()),
             })
             .collect();
         stats.topology_changes = *self.inner.topology_changes.borrow();

@@ -28,11 +28,11 @@ pub(crate) struct NodeCounters {
 }
 
 impl NodeCounters {
-    pub(crate) fn snapshot(&self, address: &str) -> NodeStats {
+    pub(crate) fn snapshot(&self, address: &str, connected: bool) -> NodeStats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         NodeStats {
             address: address.to_owned(),
-            connected: false,
+            connected,
             invalidated_keys: get(&self.invalidated_keys),
             losses: get(&self.losses),
             reads_sent: get(&self.reads_sent),
