@@ -356,6 +356,21 @@ async fn a_server_without_cluster_support_is_a_clear_error() {
     assert!(error.to_string().contains("at least one seed"), "{error}");
 }
 
+/// A single-server cache pointed at one cluster node serves that node's
+/// keys and says what is wrong for the others, reads and writes alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_server_cache_on_a_cluster_node_says_to_use_cluster() {
+    let cluster = RedisCluster::start();
+    let cache = CacheBuilder::new(cluster.node_url(0)).build().await.unwrap();
+    let (here, elsewhere) = (cluster.key_on_node(0, "single"), cluster.key_on_node(1, "single"));
+    cache.set(&here, "v").await.unwrap();
+    assert_eq!(cache.get(&here).await.unwrap(), bulk("v"));
+    for error in [cache.get(&elsewhere).await.unwrap_err(), cache.set(&elsewhere, "v").await.unwrap_err()] {
+        assert!(matches!(error, Error::ClusterNode { .. }), "{error:?}");
+        assert!(error.to_string().contains("CacheBuilder::cluster"), "{error}");
+    }
+}
+
 /// The coherence checker of the tracking tests, on the cluster: writers
 /// through the redis crate's cluster client, readers through the cache,
 /// and one node's tracked connection killed every 400 ms, each node in turn.

@@ -825,7 +825,8 @@ impl Inner {
                 let links = self.links.load_full();
                 let Some(link) = links.nodes[0].clone() else { return Err(Error::Disconnected) };
                 let result = command.query_async::<Value>(&mut link.connection.clone()).await;
-                result.map_err(|error| self.request_failed(&links.topology.nodes()[0], &link, error))
+                let result = result.map_err(|error| self.request_failed(&links.topology.nodes()[0], &link, error));
+                result.map_err(|error| self.not_a_cluster(error))
             }
         };
         // Even a failed write may have been applied.
@@ -983,11 +984,23 @@ impl Inner {
         Ok(answers.into_iter().map(|answer| answer.expect("every read is in a group")).collect())
     }
 
+    /// A cluster redirection from the single server this cache was made
+    /// for says so; any other error is returned as it is.
+    fn not_a_cluster(&self, error: Error) -> Error {
+        match error {
+            Error::Redis(redis) if redirect_kind(&redis).is_some() => {
+                Error::ClusterNode { address: self.address.clone(), redirect: redis.to_string() }
+            }
+            other => other,
+        }
+    }
+
     /// `reply`, or if it is a cluster redirection, the read sent again
     /// through the cluster client, which follows it. A MOVED also has the
     /// slot map read again.
     async fn unless_redirected(&self, read: &ReadCommand, reply: Result<Value, Error>) -> Result<Value, Error> {
-        let (Some(kind), Some(cluster)) = (redirection(&reply), &self.cluster) else { return reply };
+        let Some(kind) = redirection(&reply) else { return reply };
+        let Some(cluster) = &self.cluster else { return reply.map_err(|error| self.not_a_cluster(error)) };
         if kind == ServerErrorKind::Moved {
             self.refresh_topology.store(true, Ordering::Release);
             self.wake.notify_one();
@@ -1104,10 +1117,15 @@ impl Inner {
 /// The kind of a MOVED or ASK reply.
 fn redirection(reply: &Result<Value, Error>) -> Option<ServerErrorKind> {
     match reply {
-        Err(Error::Redis(error)) => match error.kind() {
-            ErrorKind::Server(kind @ (ServerErrorKind::Moved | ServerErrorKind::Ask)) => Some(kind),
-            _ => None,
-        },
+        Err(Error::Redis(error)) => redirect_kind(error),
+        _ => None,
+    }
+}
+
+/// The kind of a MOVED or ASK error.
+fn redirect_kind(error: &RedisError) -> Option<ServerErrorKind> {
+    match error.kind() {
+        ErrorKind::Server(kind @ (ServerErrorKind::Moved | ServerErrorKind::Ask)) => Some(kind),
         _ => None,
     }
 }

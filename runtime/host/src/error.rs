@@ -84,6 +84,17 @@ pub enum Error {
     /// Redis answered with an error, or the request failed.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// The server is a Redis Cluster node and redirected the command to
+    /// another node: the cache was made for one server.
+    #[error(
+        "{address} is a Redis Cluster node and sent the command to another node ({redirect}): connect with CacheBuilder::cluster"
+    )]
+    ClusterNode {
+        /// The server the cache was made for.
+        address: String,
+        /// The redirection, as the server sent it.
+        redirect: String,
+    },
     /// A backend component could not be loaded: not wasm, not a component,
     /// another world, or an import the sandbox does not provide.
     #[cfg(feature = "wasm")]
