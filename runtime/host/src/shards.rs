@@ -32,6 +32,13 @@ struct Shard {
     backend: Box<dyn Backend>,
 }
 
+/// A shard behind its lock, alone on its cache lines (two: the prefetcher
+/// pulls lines in pairs): the locks of neighbouring shards would otherwise
+/// share a line, and threads hitting different shards would take turns
+/// owning it.
+#[repr(align(128))]
+struct Locked(Mutex<Shard>);
+
 /// What a retired shard holds: nothing. Every call succeeds and stores nothing.
 struct Retired;
 
@@ -71,7 +78,7 @@ impl Backend for Retired {
 /// The backend's shards.
 pub(crate) struct Shards {
     name: String,
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[Locked]>,
     /// Whether shard i holds an entry that reads several keys.
     multi_key: Box<[AtomicBool]>,
     hasher: DefaultHashBuilder,
@@ -90,7 +97,7 @@ impl Shards {
             .map(|_| {
                 let mut backend = factory.make()?;
                 backend.init(options)?;
-                Ok(Mutex::new(Shard { backend }))
+                Ok(Locked(Mutex::new(Shard { backend })))
             })
             .collect::<Result<Vec<_>, BackendError>>()?;
         Ok(Shards {
@@ -132,7 +139,7 @@ impl Shards {
         // A panic while a shard was locked cannot leave a backend half
         // updated in a way that serves stale data (every call is atomic from
         // the cache's view), so a poisoned lock is still usable.
-        self.shards[index].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shards[index].0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn record(&self, error: BackendError) {
