@@ -7,6 +7,8 @@
 
 pub mod native;
 
+use std::borrow::Cow;
+
 pub use native::NativeBackend;
 
 use crate::error::BackendError;
@@ -26,6 +28,16 @@ pub trait Backend: Send {
     fn init(&mut self, options: &[(String, String)]) -> Result<(), BackendError>;
     /// `get`: the live value of `key` at `now_ms`, if held.
     fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, BackendError>;
+    /// `get` for the hit path, which the WIT cannot express: the value is
+    /// lent rather than copied out where the backend holds it in host memory
+    /// (the reply is decoded straight from it, one copy instead of two), and
+    /// `now_ms` is asked for only when needed (a clock read is a sizeable
+    /// share of a native hit; an entry without a deadline needs none).
+    /// Same contract as [`get`](Backend::get) at the time `now_ms` returns;
+    /// the default reads the clock and calls `get`.
+    fn get_borrowed(&mut self, key: &[u8], now_ms: &dyn Fn() -> u64) -> Result<Option<Cow<'_, [u8]>>, BackendError> {
+        Ok(self.get(key, now_ms())?.map(Cow::Owned))
+    }
     /// `put`: store `value` under `key`.
     fn put(&mut self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, now_ms: u64) -> Result<(), BackendError>;
     /// `put-with-ref`: store, and record `redis_key` as a ref of the entry.
@@ -57,6 +69,9 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, BackendError> {
         (**self).get(key, now_ms)
+    }
+    fn get_borrowed(&mut self, key: &[u8], now_ms: &dyn Fn() -> u64) -> Result<Option<Cow<'_, [u8]>>, BackendError> {
+        (**self).get_borrowed(key, now_ms)
     }
     fn put(&mut self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, now_ms: u64) -> Result<(), BackendError> {
         (**self).put(key, value, ttl_ms, now_ms)

@@ -286,7 +286,9 @@ impl Cache {
         if let Some(value) = self.inner.get_hit(key).await? {
             return Ok(value);
         }
-        Ok(self.inner.read(vec![ReadCommand::get(key.to_vec())], Lookup::Done).await?.remove(0))
+        // Boxed: the miss path's future is large, and a hit should not pay
+        // for moving it.
+        Ok(Box::pin(self.inner.read(vec![ReadCommand::get(key.to_vec())], Lookup::Done)).await?.remove(0))
     }
 
     /// `GET` of each key, each its own entry: hits are answered locally and
@@ -843,9 +845,10 @@ impl Inner {
         if !self.policy.allows("GET") || !self.tracking.covers(key) {
             return Ok(None);
         }
-        let value = self.lookup(key, &crate::command::get_cache_key(key), self.clock.now_ms());
+        let now_ms = || self.clock.now_ms();
+        let value = crate::command::with_get_cache_key(key, |cache_key| self.lookup(key, cache_key, &now_ms));
         if value.is_some() {
-            Counters::bump(&self.counters.hits);
+            self.counters.hits.bump();
         }
         Ok(value)
     }
@@ -885,9 +888,9 @@ impl Inner {
                 continue;
             }
             if let Lookup::Backend = lookup
-                && let Some(value) = self.lookup(read.first_key(), cache_key, now_ms)
+                && let Some(value) = self.lookup(read.first_key(), cache_key, &|| now_ms)
             {
-                Counters::bump(&self.counters.hits);
+                self.counters.hits.bump();
                 plans.push(Some(Plan::Hit(value)));
                 continue;
             }
@@ -1010,14 +1013,14 @@ impl Inner {
     }
 
     /// The decoded hit of `cache_key`, kept in the shard of `first_key`, if
-    /// the backend holds one. Bytes this host never stored are dropped and
-    /// counted, never served.
-    fn lookup(&self, first_key: &[u8], cache_key: &[u8], now_ms: u64) -> Option<Value> {
+    /// the backend holds one live at `now_ms` (read only for an entry with a
+    /// deadline). Bytes this host never stored are dropped and counted,
+    /// never served.
+    fn lookup(&self, first_key: &[u8], cache_key: &[u8], now_ms: &dyn Fn() -> u64) -> Option<Value> {
         let backends = self.backends.load();
         let shards = &backends.serving;
         let shard = shards.index(first_key);
-        let bytes = shards.get(shard, cache_key, now_ms)?;
-        let value = reply::decode_owned(bytes);
+        let value = shards.get(shard, cache_key, now_ms, reply::decode_lent)?;
         if value.is_none() {
             Counters::bump(&self.counters.corrupt_values);
             shards.remove(shard, cache_key);

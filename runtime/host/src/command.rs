@@ -226,6 +226,28 @@ pub(crate) fn get_cache_key(key: &[u8]) -> Vec<u8> {
     encode_parts("GET", std::iter::once(key))
 }
 
+/// Longest Redis key whose `GET` cache key [`with_get_cache_key`] builds on
+/// the stack: 64 bytes in all, which holds most keys.
+const STACK_KEY_MAX: usize = 64 - GET_PREFIX.len() - 4;
+
+/// The start of every `GET` cache key: the name's length and the name.
+const GET_PREFIX: &[u8] = b"\x03\0\0\0GET";
+
+/// Calls `f` with the cache key of `GET key` (the bytes of
+/// [`get_cache_key`]), built in a stack buffer when the key is short, so a
+/// hit allocates nothing for it.
+pub(crate) fn with_get_cache_key<R>(key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    let Some(len) = u32::try_from(key.len()).ok().filter(|_| key.len() <= STACK_KEY_MAX) else {
+        return f(&get_cache_key(key));
+    };
+    let mut buffer = [0u8; 64];
+    let (prefix, rest) = buffer.split_at_mut(GET_PREFIX.len());
+    prefix.copy_from_slice(GET_PREFIX);
+    rest[..4].copy_from_slice(&len.to_le_bytes());
+    rest[4..4 + key.len()].copy_from_slice(key);
+    f(&buffer[..GET_PREFIX.len() + 4 + key.len()])
+}
+
 /// Each part as a 4-byte little-endian length and its bytes.
 fn encode_parts<'a>(name: &'a str, args: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
     let size = 4 + name.len() + args.clone().map(|a| 4 + a.len()).sum::<usize>();
@@ -274,6 +296,10 @@ mod tests {
         assert_ne!(key(&["HGET", "ab", "c"]), key(&["HGET", "a", "bc"]));
         assert_eq!(key(&["get", "k"]), key(&["GET", "k"]));
         assert_eq!(get_cache_key(b"k"), key(&["GET", "k"]));
+        for len in [0, 1, STACK_KEY_MAX - 1, STACK_KEY_MAX, STACK_KEY_MAX + 1, 1000] {
+            let redis_key = vec![b'x'; len];
+            with_get_cache_key(&redis_key, |on_stack| assert_eq!(on_stack, get_cache_key(&redis_key)));
+        }
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! Each value is a tag byte and its payload; lengths and counts are 4-byte
 //! little endian. Error replies are never encoded: they are never cached.
 
+use std::borrow::Cow;
+
 use redis::{Value, VerbatimFormat};
 
 const NIL: u8 = 0;
@@ -132,6 +134,26 @@ pub(crate) fn decode_owned(mut bytes: Vec<u8>) -> Option<Value> {
     decode(&bytes)
 }
 
+/// As [`decode`], for bytes lent by a backend or owned: the payload of a
+/// bulk string is copied once from lent bytes, and kept in place in owned ones.
+pub(crate) fn decode_lent(bytes: Cow<'_, [u8]>) -> Option<Value> {
+    match bytes {
+        Cow::Borrowed(bytes) => match bulk_payload(bytes) {
+            Some(payload) => Some(Value::BulkString(payload.to_vec())),
+            None => decode(bytes),
+        },
+        Cow::Owned(bytes) => decode_owned(bytes),
+    }
+}
+
+/// The payload of a well-formed encoded bulk string, the commonest reply,
+/// found without the general decoder; `None` for anything else.
+fn bulk_payload(bytes: &[u8]) -> Option<&[u8]> {
+    let (&BULK, rest) = bytes.split_first()? else { return None };
+    let (len, payload) = rest.split_first_chunk::<4>()?;
+    (u32::from_le_bytes(*len) as usize == payload.len()).then_some(payload)
+}
+
 /// Deeper nesting than any server reply has is taken as corruption.
 const MAX_DEPTH: usize = 64;
 
@@ -252,6 +274,8 @@ mod tests {
         for value in values {
             let bytes = encode(&value).unwrap();
             assert_eq!(decode(&bytes), Some(value.clone()));
+            assert_eq!(decode_lent(Cow::Borrowed(&bytes)), Some(value.clone()));
+            assert_eq!(decode_lent(Cow::Owned(bytes.clone())), Some(value.clone()));
             assert_eq!(decode_owned(bytes), Some(value));
         }
     }
@@ -272,6 +296,8 @@ mod tests {
         assert_eq!(decode(&[NIL, NIL]), None);
         assert_eq!(decode(&[99]), None);
         assert_eq!(decode_owned(vec![BULK, 9, 0, 0, 0, b'x']), None);
+        assert_eq!(decode_lent(Cow::Borrowed(&[BULK, 9, 0, 0, 0, b'x'])), None);
+        assert_eq!(decode_lent(Cow::Borrowed(&[BULK, 0, 0, 0])), None);
         assert_eq!(decode(&[ARRAY, 1, 0, 0, 0].repeat(100)), None);
     }
 }

@@ -17,6 +17,7 @@
 //! and leaves a [`Retired`] stand-in that holds nothing: a caller that still
 //! has the old shards in hand misses, and its fill is dropped.
 
+use std::borrow::Cow;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -30,6 +31,13 @@ use crate::error::BackendError;
 struct Shard {
     backend: Box<dyn Backend>,
 }
+
+/// A shard behind its lock, alone on its cache lines (two: the prefetcher
+/// pulls lines in pairs): the locks of neighbouring shards would otherwise
+/// share a line, and threads hitting different shards would take turns
+/// owning it.
+#[repr(align(128))]
+struct Locked(Mutex<Shard>);
 
 /// What a retired shard holds: nothing. Every call succeeds and stores nothing.
 struct Retired;
@@ -70,7 +78,7 @@ impl Backend for Retired {
 /// The backend's shards.
 pub(crate) struct Shards {
     name: String,
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[Locked]>,
     /// Whether shard i holds an entry that reads several keys.
     multi_key: Box<[AtomicBool]>,
     hasher: DefaultHashBuilder,
@@ -89,7 +97,7 @@ impl Shards {
             .map(|_| {
                 let mut backend = factory.make()?;
                 backend.init(options)?;
-                Ok(Mutex::new(Shard { backend }))
+                Ok(Locked(Mutex::new(Shard { backend })))
             })
             .collect::<Result<Vec<_>, BackendError>>()?;
         Ok(Shards {
@@ -120,16 +128,18 @@ impl Shards {
         (0..self.shards.len()).try_for_each(|index| check(self.lock(index).backend.as_mut()))
     }
 
-    /// The shard that holds the entries of `redis_key`.
+    /// The shard that holds the entries of `redis_key`: the hash scaled to
+    /// the shard count by a multiply and a shift, not a division.
     pub(crate) fn index(&self, redis_key: &[u8]) -> usize {
-        (self.hasher.hash_one(redis_key) % self.shards.len() as u64) as usize
+        let hash = u128::from(self.hasher.hash_one(redis_key));
+        ((hash * self.shards.len() as u128) >> 64) as usize
     }
 
     fn lock(&self, index: usize) -> MutexGuard<'_, Shard> {
         // A panic while a shard was locked cannot leave a backend half
         // updated in a way that serves stale data (every call is atomic from
         // the cache's view), so a poisoned lock is still usable.
-        self.shards[index].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shards[index].0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn record(&self, error: BackendError) {
@@ -140,13 +150,26 @@ impl Shards {
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
     }
 
-    /// The cached bytes of `cache_key`, looked up in shard `index`.
-    pub(crate) fn get(&self, index: usize, cache_key: &[u8], now_ms: u64) -> Option<Vec<u8>> {
-        let result = self.lock(index).backend.get(cache_key, now_ms);
-        result.unwrap_or_else(|error| {
-            self.record(error);
-            None
-        })
+    /// The cached bytes of `cache_key`, looked up in shard `index` and
+    /// handed to `read` under the shard's lock, lent by a backend that can
+    /// lend them, so the caller copies them once. `now_ms` is read only if
+    /// the backend needs the time.
+    pub(crate) fn get<T>(
+        &self,
+        index: usize,
+        cache_key: &[u8],
+        now_ms: &dyn Fn() -> u64,
+        read: impl FnOnce(Cow<'_, [u8]>) -> T,
+    ) -> Option<T> {
+        let mut shard = self.lock(index);
+        match shard.backend.get_borrowed(cache_key, now_ms) {
+            Ok(bytes) => bytes.map(read),
+            Err(error) => {
+                drop(shard);
+                self.record(error);
+                None
+            }
+        }
     }
 
     /// Removes one entry, e.g. one whose bytes did not decode.

@@ -1,11 +1,12 @@
 //! The cache's counters.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Counters the cache keeps, shared by its tasks.
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub(crate) hits: AtomicU64,
+    /// Bumped on every hit, from every thread at once: striped.
+    pub(crate) hits: Striped,
     pub(crate) misses: AtomicU64,
     pub(crate) fills: AtomicU64,
     pub(crate) fills_skipped: AtomicU64,
@@ -17,6 +18,43 @@ pub(crate) struct Counters {
     pub(crate) reconnects: AtomicU64,
     pub(crate) corrupt_values: AtomicU64,
     pub(crate) redirected_reads: AtomicU64,
+}
+
+/// Cells of a [`Striped`] counter.
+const STRIPES: usize = 8;
+
+/// One cell of a [`Striped`] counter, alone on its cache line (two lines:
+/// the prefetcher pulls lines in pairs).
+#[derive(Default)]
+#[repr(align(128))]
+struct Cell(AtomicU64);
+
+/// A counter that threads bump at once without taking turns owning one
+/// cache line: each thread bumps its own cell; a read sums them.
+#[derive(Default)]
+pub(crate) struct Striped {
+    cells: [Cell; STRIPES],
+}
+
+/// Hands each thread its cell of every [`Striped`] counter, in turn.
+static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's cell.
+    static STRIPE: usize = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES;
+}
+
+impl Striped {
+    /// Adds one, in this thread's cell.
+    pub(crate) fn bump(&self) {
+        let stripe = STRIPE.with(|stripe| *stripe);
+        self.cells[stripe].0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The total.
+    pub(crate) fn sum(&self) -> u64 {
+        self.cells.iter().map(|cell| cell.0.load(Ordering::Relaxed)).sum()
+    }
 }
 
 /// Counters of one node's connection, kept across its reconnections.
@@ -112,7 +150,7 @@ impl Counters {
     pub(crate) fn snapshot(&self) -> CacheStats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         CacheStats {
-            hits: get(&self.hits),
+            hits: self.hits.sum(),
             misses: get(&self.misses),
             fills: get(&self.fills),
             fills_skipped: get(&self.fills_skipped),
@@ -133,5 +171,21 @@ impl CacheStats {
     /// A backend stat by name, 0 if the backend does not report it.
     pub fn backend_stat(&self, name: &str) -> u64 {
         self.backend.iter().find(|(n, _)| n == name).map_or(0, |&(_, v)| v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_striped_counter_sums_every_threads_bumps() {
+        let counter = Striped::default();
+        std::thread::scope(|scope| {
+            for _ in 0..(STRIPES + 3) {
+                scope.spawn(|| (0..1_000).for_each(|_| counter.bump()));
+            }
+        });
+        assert_eq!(counter.sum(), (STRIPES as u64 + 3) * 1_000);
     }
 }

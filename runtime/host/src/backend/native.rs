@@ -1,5 +1,7 @@
 //! The default store, in process, behind the [`Backend`] trait.
 
+use std::borrow::Cow;
+
 use nearcache_store::Store;
 
 use crate::backend::Backend;
@@ -30,6 +32,10 @@ impl Backend for NativeBackend {
 
     fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, BackendError> {
         Ok(self.store.get(key, now_ms).map(<[u8]>::to_vec))
+    }
+
+    fn get_borrowed(&mut self, key: &[u8], now_ms: &dyn Fn() -> u64) -> Result<Option<Cow<'_, [u8]>>, BackendError> {
+        Ok(self.store.get_with_clock(key, now_ms).map(Cow::Borrowed))
     }
 
     fn put(&mut self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, now_ms: u64) -> Result<(), BackendError> {

@@ -1,0 +1,94 @@
+//! Instructions per cached GET hit, for callgrind: the same workload as the
+//! `cache` bench (one private redis-server, 1,000 keys of 100 bytes, the
+//! same read loop), but one task on a current-thread runtime, so the count
+//! is deterministic.
+//!
+//! `HITS` (default 100,000) hits after warm-up; `SYSTEM` is `nearcache`
+//! (default), `cache-aio`, or `floor`: no cache at all, a read that only
+//! allocates the 100-byte value it returns, which is what the loop costs
+//! by itself. Run it under callgrind at two values of `HITS`:
+//! the difference in instructions over the difference in hits is the cost of
+//! one hit, the loop included and setup excluded.
+//!
+//! ```text
+//! cargo bench -p nearcache-tests --bench hits --no-run
+//! HITS=100000 valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/deps/hits-*
+//! HITS=200000 valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/deps/hits-*
+//! ```
+
+use std::sync::Arc;
+
+use nearcache::CacheBuilder;
+use nearcache_tests::redis_server::RedisServer;
+use redis::caching::CacheConfig;
+use redis::{AsyncCommands, AsyncConnectionConfig};
+
+const KEYS: usize = 1_000;
+const VALUE_SIZE: usize = 100;
+
+fn key(n: usize) -> String {
+    format!("bench:{n:06}")
+}
+
+/// One system's read of a key, as the `cache` bench makes it.
+enum System {
+    Nearcache(nearcache::Cache),
+    CacheAio(redis::aio::MultiplexedConnection),
+    Floor,
+}
+
+impl System {
+    async fn read(&self, key: &str) -> Vec<u8> {
+        match self {
+            System::Nearcache(cache) => match cache.get(key).await.expect("nearcache get") {
+                redis::Value::BulkString(bytes) => bytes,
+                other => panic!("unexpected reply {other:?}"),
+            },
+            System::CacheAio(connection) => connection.clone().get(key).await.expect("redis get"),
+            System::Floor => {
+                std::hint::black_box(key);
+                vec![b'v'; VALUE_SIZE]
+            }
+        }
+    }
+}
+
+fn main() {
+    let hits: usize = std::env::var("HITS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let system = std::env::var("SYSTEM").unwrap_or_else(|_| "nearcache".to_owned());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async {
+        let server = RedisServer::start(&[]);
+        let mut writer = server.client().get_multiplexed_async_connection().await.expect("connect");
+        let value = vec![b'v'; VALUE_SIZE];
+        for n in 0..KEYS {
+            let _: () = writer.set(key(n), &value).await.expect("set");
+        }
+        let reader = Arc::new(match system.as_str() {
+            "nearcache" => System::Nearcache(CacheBuilder::new(server.url()).build().await.expect("nearcache")),
+            "cache-aio" => {
+                let resp3 = redis::Client::open(format!("{}/?protocol=resp3", server.url())).expect("url");
+                let config = AsyncConnectionConfig::new().set_cache_config(CacheConfig::new());
+                System::CacheAio(resp3.get_multiplexed_async_connection_with_config(&config).await.expect("connect"))
+            }
+            "floor" => System::Floor,
+            other => panic!("SYSTEM must be nearcache, cache-aio or floor, not {other}"),
+        });
+        let keys: Vec<String> = (0..KEYS).map(key).collect();
+        for k in &keys {
+            reader.read(k).await;
+        }
+        // The loop of nearcache_tests::throughput, counted instead of timed.
+        let mut n = 0;
+        for _ in 0..hits {
+            tokio::task::coop::consume_budget().await;
+            n = (n + 7919) % keys.len();
+            std::hint::black_box(reader.read(&keys[n]).await);
+        }
+        if let System::Nearcache(cache) = &*reader {
+            let stats = cache.stats();
+            assert_eq!((stats.hits, stats.misses), (hits as u64, KEYS as u64), "not all hits after warm-up");
+        }
+        println!("{hits} hits on {system}");
+    });
+}
