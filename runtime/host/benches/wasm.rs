@@ -3,6 +3,20 @@
 //! and compilation. Figures and the command are in BENCHMARKS.md.
 //!
 //! Run: `cargo bench -p nearcache --bench wasm`
+//!
+//! For instruction counts, the same binary runs one case a fixed number of
+//! times outside criterion when `NEARCACHE_CALLGRIND=<case>` is set (cases:
+//! see [`CASES`]), inside a function callgrind can collect alone:
+//!
+//! ```text
+//! NEARCACHE_CALLGRIND=wasm-sweep valgrind --tool=callgrind \
+//!     --toggle-collect='*measured_calls*' target/release/deps/wasm-<hash>
+//! ```
+//!
+//! Instructions per call = the `Ir` total / `NEARCACHE_CALLGRIND_CALLS`
+//! (default 10 000). Run without valgrind, the driver prints the mean time
+//! per call, on the CPU (steadier on a shared machine) and wall-clock. `NEARCACHE_CALLGRIND_GUEST` names another component
+//! file to run instead of the rust-store guest.
 
 #![allow(missing_docs, reason = "criterion_group! generates an undocumented public function")]
 
@@ -12,7 +26,7 @@ mod rust_guest;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use nearcache::wasm::{ArtifactCache, Limits, WasmEngine, WasmFactory};
 use nearcache::{Backend, NativeBackend};
 
@@ -158,5 +172,82 @@ fn lifecycle(c: &mut Criterion) {
     group.finish();
 }
 
+/// The cases `NEARCACHE_CALLGRIND` names: one call each, as criterion
+/// measures them above.
+const CASES: &[&str] =
+    &["wasm-sweep", "wasm-get-hit", "wasm-get-miss", "wasm-put", "native-sweep", "native-get-hit", "native-put"];
+
+/// Runs `case` `calls` times after a warm-up, for callgrind.
+fn callgrind(case: &str, calls: usize) {
+    assert!(CASES.contains(&case), "unknown case {case}; cases: {CASES:?}");
+    let engine = WasmEngine::new(Limits::default()).expect("engine");
+    let guest = std::env::var_os("NEARCACHE_CALLGRIND_GUEST").map_or_else(rust_guest::rust_store, Into::into);
+    let factory = WasmFactory::load_file(&engine, guest).expect("load");
+    let (kind, op) = case.split_once('-').expect("kind-op");
+    let (_, mut backend) = backends(&factory).into_iter().find(|(name, _)| *name == kind).expect("kind");
+    let keys = keys();
+    let value = vec![0x5Au8; 100];
+    for key in &keys {
+        backend.put(key, &value, None, 0).unwrap();
+    }
+    // Warm up, so first-call costs are not counted.
+    run_calls(&mut *backend, op, &keys, &value, RESIDENT);
+    let (cpu, wall) = (thread_cpu_ns(), std::time::Instant::now());
+    measured_calls(&mut *backend, op, &keys, &value, calls);
+    let (cpu, wall) = (thread_cpu_ns().saturating_sub(cpu), wall.elapsed());
+    // Time on the CPU, unlike wall time, does not count the time this
+    // thread waited for a core: on a shared machine it is the steadier.
+    let per_call = |ns: u128| ns as f64 / calls.max(1) as f64;
+    println!(
+        "{case}: {calls} calls, {:.1} ns per call on the CPU, {:.1} ns wall",
+        per_call(u128::from(cpu)),
+        per_call(wall.as_nanos())
+    );
+}
+
+/// This thread's time on the CPU so far, in ns (0 where Linux's schedstat
+/// is not available).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|stat| stat.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// What callgrind collects.
+#[inline(never)]
+fn measured_calls(backend: &mut dyn Backend, op: &str, keys: &[Vec<u8>], value: &[u8], calls: usize) {
+    run_calls(backend, op, keys, value, calls);
+}
+
+#[inline(never)]
+fn run_calls(backend: &mut dyn Backend, op: &str, keys: &[Vec<u8>], value: &[u8], calls: usize) {
+    for i in 0..calls {
+        let key = &keys[i % RESIDENT];
+        match op {
+            "sweep" => {
+                black_box(backend.sweep(1, 1).unwrap());
+            }
+            "get-hit" => {
+                black_box(backend.get(key, 1).unwrap());
+            }
+            "get-miss" => {
+                black_box(backend.get(b"absent-key-00000", 1).unwrap());
+            }
+            "put" => backend.put(key, value, None, 1).unwrap(),
+            _ => unreachable!("checked against CASES"),
+        }
+    }
+}
+
 criterion_group!(benches, per_call, lifecycle);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(case) = std::env::var("NEARCACHE_CALLGRIND") {
+        let calls = std::env::var("NEARCACHE_CALLGRIND_CALLS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        callgrind(&case, calls);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

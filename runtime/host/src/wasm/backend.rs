@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::Store;
+use wasmtime::component::TypedFunc;
 
-use super::bindings::Backend as Bindings;
+use super::bindings::{Backend as Bindings, Guest};
 use super::factory::Loaded;
 use super::failure::{Cause, Context, Failure, classify};
 use super::state::State;
@@ -20,7 +21,31 @@ use crate::error::BackendError;
 /// `Store` in wasmtime, not just the instance that trapped.
 struct Instance {
     store: Store<State>,
+    exports: Exports,
+}
+
+/// An instance's exports, looked up and type-checked once, when it is made.
+struct Exports {
     bindings: Bindings,
+    get: TypedFunc<Get<'static>, (Option<Vec<u8>>,)>,
+    put: TypedFunc<Put<'static>, ()>,
+    put_with_ref: TypedFunc<PutWithRef<'static>, ()>,
+}
+
+impl Exports {
+    fn new(store: &Store<State>, bindings: Bindings) -> wasmtime::Result<Exports> {
+        let exports = bindings.nearcache_backend_store();
+        Ok(Exports {
+            get: exports.func_get().func().typed(store)?,
+            put: exports.func_put().func().typed(store)?,
+            put_with_ref: exports.func_put_with_ref().func().typed(store)?,
+            bindings,
+        })
+    }
+
+    fn store(&self) -> &Guest {
+        self.bindings.nearcache_backend_store()
+    }
 }
 
 /// How a [`WasmBackend`] has fared.
@@ -99,14 +124,14 @@ impl WasmBackend {
     fn call<R>(
         &mut self,
         call: &'static str,
-        f: impl FnOnce(&mut Store<State>, &Bindings) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Store<State>, &Exports) -> wasmtime::Result<R>,
     ) -> Result<R, BackendError> {
         self.ensure_instance(call)?;
         let Some(instance) = self.instance.as_mut() else {
             unreachable!("ensure_instance leaves an instance or returns an error");
         };
         arm(&self.loaded, &mut instance.store);
-        match f(&mut instance.store, &instance.bindings) {
+        match f(&mut instance.store, &instance.exports) {
             Ok(value) => Ok(value),
             Err(error) => {
                 let denied = instance.store.data().memory.denied;
@@ -145,7 +170,7 @@ impl WasmBackend {
         self.health.restarts += 1;
         if let (Some(options), true) = (&self.options, call != "init") {
             arm(&self.loaded, &mut instance.store);
-            match instance.bindings.nearcache_backend_store().call_init(&mut instance.store, options) {
+            match instance.exports.store().call_init(&mut instance.store, options) {
                 Ok(Ok(())) => {}
                 Ok(Err(message)) => {
                     let cause = Cause::Trap(format!("init refused the options it accepted before: {message}"));
@@ -203,7 +228,8 @@ fn instantiate(loaded: &Loaded) -> wasmtime::Result<Instance> {
     store.epoch_deadline_trap();
     arm(loaded, &mut store);
     let bindings = loaded.pre.instantiate(&mut store)?;
-    Ok(Instance { store, bindings })
+    let exports = Exports::new(&store, bindings)?;
+    Ok(Instance { store, exports })
 }
 
 /// Gives the next call its full fuel and wall-clock budget.
@@ -227,14 +253,16 @@ fn context(loaded: &Loaded, denied: Option<usize>) -> Context {
 // The hot calls go through `TypedFunc`s typed with borrowed slices: the
 // generated `call_get` and `call_put` take `&Vec<u8>` (the WIT names its
 // lists through type aliases), which would cost a copy of every key and
-// value. Typing a `Func` is a cheap check of a few type indices, and it
-// cannot fail for a component that passed the world check at load.
+// value. They are typed once per instance (`Exports::new`; it cannot fail
+// for a component that passed the world check at load), as `'static` and
+// used at any shorter lifetime: `TypedFunc` is covariant in its parameters.
+type Get<'a> = (&'a [u8], u64);
 type Put<'a> = (&'a [u8], &'a [u8], Option<u64>, u64);
 type PutWithRef<'a> = (&'a [u8], &'a [u8], &'a [u8], Option<u64>, u64);
 
 impl Backend for WasmBackend {
     fn init(&mut self, options: &[(String, String)]) -> Result<(), BackendError> {
-        let result = self.call("init", |store, b| b.nearcache_backend_store().call_init(store, options))?;
+        let result = self.call("init", |store, e| e.store().call_init(store, options))?;
         match result {
             Ok(()) => {
                 self.options = Some(options.to_vec());
@@ -245,10 +273,9 @@ impl Backend for WasmBackend {
     }
 
     fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, BackendError> {
-        let value = self.call("get", |store, b| {
-            let typed =
-                b.nearcache_backend_store().func_get().func().typed::<(&[u8], u64), (Option<Vec<u8>>,)>(&*store)?;
-            Ok(typed.call(store, (key, now_ms))?.0)
+        let value = self.call("get", |store, e| {
+            let get: TypedFunc<Get<'_>, (Option<Vec<u8>>,)> = e.get;
+            Ok(get.call(store, (key, now_ms))?.0)
         })?;
         let cap = self.cap();
         match value {
@@ -263,9 +290,9 @@ impl Backend for WasmBackend {
             // old entry, as a put that cannot store must.
             return self.invalidate(Some(&[key.to_vec()]));
         }
-        self.call("put", |store, b| {
-            let typed = b.nearcache_backend_store().func_put().func().typed::<Put<'_>, ()>(&*store)?;
-            typed.call(store, (key, value, ttl_ms, now_ms))
+        self.call("put", |store, e| {
+            let put: TypedFunc<Put<'_>, ()> = e.put;
+            put.call(store, (key, value, ttl_ms, now_ms))
         })
     }
 
@@ -280,26 +307,26 @@ impl Backend for WasmBackend {
         if value.len() > self.cap() {
             return self.invalidate(Some(&[key.to_vec()]));
         }
-        self.call("put-with-ref", |store, b| {
-            let typed = b.nearcache_backend_store().func_put_with_ref().func().typed::<PutWithRef<'_>, ()>(&*store)?;
-            typed.call(store, (key, redis_key, value, ttl_ms, now_ms))
+        self.call("put-with-ref", |store, e| {
+            let put_with_ref: TypedFunc<PutWithRef<'_>, ()> = e.put_with_ref;
+            put_with_ref.call(store, (key, redis_key, value, ttl_ms, now_ms))
         })
     }
 
     fn invalidate(&mut self, keys: Option<&[Vec<u8>]>) -> Result<(), BackendError> {
-        self.call("invalidate", |store, b| b.nearcache_backend_store().call_invalidate(store, keys))
+        self.call("invalidate", |store, e| e.store().call_invalidate(store, keys))
     }
 
     fn invalidate_refs(&mut self, redis_keys: Option<&[Vec<u8>]>) -> Result<(), BackendError> {
-        self.call("invalidate-refs", |store, b| b.nearcache_backend_store().call_invalidate_refs(store, redis_keys))
+        self.call("invalidate-refs", |store, e| e.store().call_invalidate_refs(store, redis_keys))
     }
 
     fn flush(&mut self) -> Result<(), BackendError> {
-        self.call("flush", |store, b| b.nearcache_backend_store().call_flush(store))
+        self.call("flush", |store, e| e.store().call_flush(store))
     }
 
     fn stats(&mut self) -> Result<Vec<(String, u64)>, BackendError> {
-        let stats = self.call("stats", |store, b| b.nearcache_backend_store().call_stats(store))?;
+        let stats = self.call("stats", |store, e| e.store().call_stats(store))?;
         let size: usize = stats.iter().map(|(name, _)| name.len() + 8).sum();
         let cap = self.cap();
         if size > cap {
@@ -309,11 +336,11 @@ impl Backend for WasmBackend {
     }
 
     fn sweep(&mut self, now_ms: u64, max: u32) -> Result<u32, BackendError> {
-        self.call("sweep", |store, b| b.nearcache_backend_store().call_sweep(store, now_ms, max))
+        self.call("sweep", |store, e| e.store().call_sweep(store, now_ms, max))
     }
 
     fn destroy(&mut self) -> Result<(), BackendError> {
         self.options = None;
-        self.call("destroy", |store, b| b.nearcache_backend_store().call_destroy(store))
+        self.call("destroy", |store, e| e.store().call_destroy(store))
     }
 }

@@ -10,6 +10,7 @@ mod generated {
     });
 }
 
+pub(crate) use generated::exports::nearcache::backend::store::Guest;
 pub(crate) use generated::nearcache::backend::host::{Host, Level, add_to_linker};
 pub(crate) use generated::{Backend, BackendPre};
 

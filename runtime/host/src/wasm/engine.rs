@@ -19,7 +19,10 @@ pub struct WasmEngine {
     engine: Engine,
     limits: Arc<Limits>,
     artifacts: Option<Arc<ArtifactCache>>,
-    ticker: Arc<Ticker>,
+    /// Held for its `Drop`, which stops the ticker with the last clone.
+    _ticker: Arc<Ticker>,
+    /// Epoch ticks a call may run for, computed once: every call arms it.
+    deadline_ticks: u64,
 }
 
 impl WasmEngine {
@@ -45,7 +48,8 @@ impl WasmEngine {
             .cranelift_opt_level(OptLevel::Speed);
         let engine = Engine::new(&config).map_err(|e| LoadError::Engine(one_line(&e)))?;
         let ticker = Ticker::start(&engine, tick_for(&limits));
-        Ok(WasmEngine { engine, limits: Arc::new(limits), artifacts: None, ticker })
+        let deadline_ticks = deadline_ticks(&limits, ticker.tick);
+        Ok(WasmEngine { engine, limits: Arc::new(limits), artifacts: None, _ticker: ticker, deadline_ticks })
     }
 
     /// Keeps compiled components in `cache`, so loading a component this
@@ -72,10 +76,15 @@ impl WasmEngine {
 
     /// Epoch ticks a call may run for before it is interrupted.
     pub(crate) fn deadline_ticks(&self) -> u64 {
-        let tick = self.ticker.tick.as_micros().max(1);
-        let ticks = self.limits.wall_time_per_call.as_micros().div_ceil(tick);
-        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+        self.deadline_ticks
     }
+}
+
+/// The wall-clock limit in whole ticks, rounded up, at least one.
+fn deadline_ticks(limits: &Limits, tick: Duration) -> u64 {
+    let tick = tick.as_micros().max(1);
+    let ticks = limits.wall_time_per_call.as_micros().div_ceil(tick);
+    u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
 }
 
 /// A tenth of the wall-clock limit, at least 1 ms: a call is interrupted
