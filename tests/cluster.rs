@@ -304,6 +304,31 @@ async fn opt_in_and_broadcast_tracking_on_every_node() {
     }
 }
 
+/// A warm reload on a cluster replays the latest fills from every node into
+/// the new backend, and they stay tracked on their nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_reload_replays_fills_from_every_node() {
+    let cluster = RedisCluster::start();
+    let cache = CacheBuilder::cluster(cluster.urls()).warm_reloads(16).build().await.unwrap();
+    let keys: Vec<String> = (0..3).map(|node| cluster.key_on_node(node, "warm")).collect();
+    for key in &keys {
+        cluster.write(key.as_bytes(), b"v");
+        assert_eq!(cache.get(key).await.unwrap(), bulk("v"));
+    }
+    let source = nearcache::BackendSource::WasmFile(nearcache_tests::guests::RUST_STORE.into());
+    let reloaded = cache.reload_backend(source, Vec::new()).await.unwrap();
+    assert_eq!(reloaded.warmed, 3, "one fill per node");
+    let hits = cache.stats().hits;
+    for key in &keys {
+        assert_eq!(cache.get(key).await.unwrap(), bulk("v"));
+    }
+    assert_eq!(cache.stats().hits, hits + 3, "the new backend serves them at once");
+    for key in &keys {
+        write_behind(&cluster, &cache, key, "v2").await;
+        assert_eq!(cache.get(key).await.unwrap(), bulk("v2"), "{key} is tracked on its node");
+    }
+}
+
 /// The wasm backends work on a cluster as on one server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wasm_backend_serves_the_cluster() {
