@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use nearcache::CacheBuilder;
 use nearcache_tests::redis_server::RedisServer;
+use nearcache_tests::throughput::{CachedGet, Reader};
 use redis::caching::CacheConfig;
 use redis::{AsyncCommands, AsyncConnectionConfig};
 
@@ -32,7 +33,7 @@ fn key(n: usize) -> String {
 
 /// One system's read of a key, as the `cache` bench makes it.
 enum System {
-    Nearcache(nearcache::Cache),
+    Nearcache(CachedGet),
     CacheAio(redis::aio::MultiplexedConnection),
     Floor,
 }
@@ -40,10 +41,7 @@ enum System {
 impl System {
     async fn read(&self, key: &str) -> Vec<u8> {
         match self {
-            System::Nearcache(cache) => match cache.get(key).await.expect("nearcache get") {
-                redis::Value::BulkString(bytes) => bytes,
-                other => panic!("unexpected reply {other:?}"),
-            },
+            System::Nearcache(cache) => cache.read(key).await,
             System::CacheAio(connection) => connection.clone().get(key).await.expect("redis get"),
             System::Floor => {
                 std::hint::black_box(key);
@@ -65,7 +63,9 @@ fn main() {
             let _: () = writer.set(key(n), &value).await.expect("set");
         }
         let reader = Arc::new(match system.as_str() {
-            "nearcache" => System::Nearcache(CacheBuilder::new(server.url()).build().await.expect("nearcache")),
+            "nearcache" => {
+                System::Nearcache(CachedGet(CacheBuilder::new(server.url()).build().await.expect("nearcache")))
+            }
             "cache-aio" => {
                 let resp3 = redis::Client::open(format!("{}/?protocol=resp3", server.url())).expect("url");
                 let config = AsyncConnectionConfig::new().set_cache_config(CacheConfig::new());
@@ -86,7 +86,7 @@ fn main() {
             std::hint::black_box(reader.read(&keys[n]).await);
         }
         if let System::Nearcache(cache) = &*reader {
-            let stats = cache.stats();
+            let stats = cache.0.stats();
             assert_eq!((stats.hits, stats.misses), (hits as u64, KEYS as u64), "not all hits after warm-up");
         }
         println!("{hits} hits on {system}");

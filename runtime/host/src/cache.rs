@@ -466,14 +466,15 @@ impl Inner {
         let serial = inner.serials.fetch_add(1, Ordering::Relaxed);
         let closed = Arc::new(AtomicBool::new(false));
         let counters = inner.node_counters(node);
-        let (weak, name, flag) = (Arc::downgrade(inner), node.to_owned(), Arc::clone(&closed));
+        let (weak, name, flag, for_pushes) =
+            (Arc::downgrade(inner), node.to_owned(), Arc::clone(&closed), Arc::clone(&counters));
         let connection = connection::open(&info, &inner.tracking, inner.timeouts, move |push: PushInfo| {
             if let Some(inner) = weak.upgrade() {
-                inner.on_push(push, &name, serial, &flag, &counters);
+                inner.on_push(push, &name, serial, &flag, &for_pushes);
             }
         })
         .await?;
-        Ok(Arc::new(NodeLink { connection, serial, closed, counters: inner.node_counters(node) }))
+        Ok(Arc::new(NodeLink { connection, serial, closed, counters }))
     }
 
     /// The connection settings of `node`: the cache's own, at its address.
@@ -500,25 +501,27 @@ impl Inner {
         Arc::clone(nodes.entry(node.to_owned()).or_default())
     }
 
+    /// Makes `links` current, and `connected` say whether every node has
+    /// a connection. Called under the flights lock only.
+    fn install(&self, links: Links) {
+        let all_up = links.all_up();
+        self.links.store(Arc::new(links));
+        self.connected.store(all_up, Ordering::Release);
+        self.connected_watch.send_if_modified(|up| std::mem::replace(up, all_up) != all_up);
+    }
+
     /// Makes `link` the connection of `node`, unless it closed already or
     /// the node no longer serves; returns whether it did.
     fn publish(&self, node: &str, link: Arc<NodeLink>) -> bool {
-        let (published, all_up) = self.flights.with_generation(|generation| {
+        self.flights.with_generation(|generation| {
             let links = self.links.load();
-            let Some(index) = links.index(node) else { return (false, false) };
+            let Some(index) = links.index(node) else { return false };
             if links.nodes[index].is_some() || link.is_closed() {
-                return (false, false);
+                return false;
             }
-            let links = links.with(index, Some(link), generation);
-            let all_up = links.all_up();
-            self.links.store(Arc::new(links));
-            self.connected.store(all_up, Ordering::Release);
-            (true, all_up)
-        });
-        if all_up {
-            self.connected_watch.send_replace(true);
-        }
-        published
+            self.install(links.with(index, Some(link), generation));
+            true
+        })
     }
 
     /// Handles a push from `node`'s connection `serial`, in socket order,
@@ -561,15 +564,13 @@ impl Inner {
             |generation| {
                 let links = self.links.load();
                 let index = links.index(node).expect("held above");
-                self.links.store(Arc::new(links.with(index, None, generation)));
-                self.connected.store(false, Ordering::Release);
+                self.install(links.with(index, None, generation));
                 self.backends.load().each(|shards| shards.clear(Clear::Flush));
             },
         );
         if lost {
             Counters::bump(&self.counters.reconnect_flushes);
             Counters::bump(&self.node_counters(node).losses);
-            self.connected_watch.send_replace(false);
             self.losses.send_modify(|n| *n += 1);
             tracing::warn!(address = %self.address, %node, "connection lost: cache flushed, reconnecting");
             self.wake.notify_one();
@@ -663,9 +664,7 @@ impl Inner {
                     kept.or_else(|| opened.remove(node).filter(|link| !link.is_closed()))
                 })
                 .collect();
-            let links = Links { generation, topology: Arc::clone(&fresh), nodes };
-            inner.connected.store(links.all_up(), Ordering::Release);
-            inner.links.store(Arc::new(links));
+            inner.install(Links { generation, topology: Arc::clone(&fresh), nodes });
             if moved {
                 inner.backends.load().each(|shards| shards.clear(Clear::Flush));
             }
@@ -677,7 +676,6 @@ impl Inner {
         } else {
             inner.flights.with_generation(install);
         }
-        inner.connected_watch.send_replace(inner.connected.load(Ordering::Acquire));
         Ok(())
     }
 
