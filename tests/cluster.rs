@@ -379,6 +379,12 @@ async fn a_server_without_cluster_support_is_a_clear_error() {
     assert!(error.to_string().contains("database 0 only"), "{error}");
     let error = CacheBuilder::cluster(Vec::<String>::new()).build().await.err().expect("no seeds");
     assert!(error.to_string().contains("at least one seed"), "{error}");
+    let error =
+        CacheBuilder::cluster(["redis://127.0.0.1:1", "http://127.0.0.1:2"]).build().await.err().expect("scheme");
+    assert!(matches!(error, Error::InvalidUrl { .. }) && error.to_string().contains("http"), "{error}");
+    let zero = CacheBuilder::cluster(["redis://127.0.0.1:1"]).topology_poll(Duration::ZERO);
+    let error = zero.build().await.err().expect("a zero poll interval");
+    assert!(error.to_string().contains("topology_poll"), "{error}");
 }
 
 /// A single-server cache pointed at one cluster node serves that node's
