@@ -1,8 +1,10 @@
 //! The tracking cache against its peers, in one run against one private
 //! redis-server: cached GET hit throughput with 1 and 64 tasks for
 //! nearcache (native store) and the redis crate's own `cache-aio` cache,
-//! uncached GET through the redis crate, and the invalidation delay (a write
-//! by another client until the cache stops serving the old value).
+//! uncached GET through the redis crate, a bare `Mutex<HashMap>` read in the
+//! same loop (the least a hit costs: one lock, one lookup, one copy), and the
+//! invalidation delay (a write by another client until the cache stops
+//! serving the old value).
 //!
 //! Run with `cargo bench -p nearcache-tests --bench cache`. Set
 //! `BENCH_SECONDS` to change the time per throughput figure (default 3).
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use nearcache::CacheBuilder;
 use nearcache_tests::redis_server::RedisServer;
-use nearcache_tests::throughput::{CachedGet, Reader};
+use nearcache_tests::throughput::{CachedGet, MutexMap, Reader};
 use redis::aio::MultiplexedConnection;
 use redis::caching::CacheConfig;
 use redis::{AsyncCommands, AsyncConnectionConfig};
@@ -96,6 +98,7 @@ async fn run(seconds: f64) {
             .unwrap(),
     ));
     let uncached = Arc::new(RedisCrate(server.client().get_multiplexed_async_connection().await.unwrap()));
+    let mutex_map = Arc::new(MutexMap::new(&(0..KEYS).map(key).collect::<Vec<_>>(), &value));
     // Warm both caches: every key once.
     for n in 0..KEYS {
         nearcache.read(&key(n)).await;
@@ -124,17 +127,29 @@ async fn run(seconds: f64) {
             throughput(Arc::clone(&uncached), 1, seconds).await,
             throughput(Arc::clone(&uncached), 64, seconds).await,
         ),
+        (
+            "bare Mutex<HashMap>",
+            throughput(Arc::clone(&mutex_map), 1, seconds).await,
+            throughput(Arc::clone(&mutex_map), 64, seconds).await,
+        ),
     ] {
         println!("{name:<28} {one:>14.0} {many:>14.0}");
         rows.push((one, many));
     }
-    let (near, aio, raw) = (rows[0], rows[1], rows[2]);
+    let (near, aio, raw, map) = (rows[0], rows[1], rows[2], rows[3]);
     println!(
         "ratios: nearcache / cache-aio = {:.1}x (1 task), {:.1}x (64 tasks); nearcache / uncached = {:.0}x, {:.0}x",
         near.0 / aio.0,
         near.1 / aio.1,
         near.0 / raw.0,
         near.1 / raw.1
+    );
+    println!(
+        "bare Mutex<HashMap> / cache-aio = {:.1}x, {:.1}x; nearcache / bare Mutex<HashMap> = {:.2}, {:.2}",
+        map.0 / aio.0,
+        map.1 / aio.1,
+        near.0 / map.0,
+        near.1 / map.1
     );
     let stats = nearcache.0.stats();
     assert_eq!(stats.misses, KEYS as u64, "the nearcache run was not all hits after warm-up");

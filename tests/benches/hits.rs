@@ -4,9 +4,10 @@
 //! is deterministic.
 //!
 //! `HITS` (default 100,000) hits after warm-up; `SYSTEM` is `nearcache`
-//! (default), `cache-aio`, or `floor`: no cache at all, a read that only
-//! allocates the 100-byte value it returns, which is what the loop costs
-//! by itself. Run it under callgrind at two values of `HITS`:
+//! (default), `cache-aio`, `mutex-map` (a bare `Mutex<HashMap>`: one lock, one
+//! lookup, one copy), or `floor`: no cache at all, a read that
+//! only allocates the 100-byte value it returns, which is what the loop
+//! costs by itself. Run it under callgrind at two values of `HITS`:
 //! the difference in instructions over the difference in hits is the cost of
 //! one hit, the loop included and setup excluded.
 //!
@@ -20,7 +21,7 @@ use std::sync::Arc;
 
 use nearcache::CacheBuilder;
 use nearcache_tests::redis_server::RedisServer;
-use nearcache_tests::throughput::{CachedGet, Reader};
+use nearcache_tests::throughput::{CachedGet, MutexMap, Reader};
 use redis::caching::CacheConfig;
 use redis::{AsyncCommands, AsyncConnectionConfig};
 
@@ -35,6 +36,7 @@ fn key(n: usize) -> String {
 enum System {
     Nearcache(CachedGet),
     CacheAio(redis::aio::MultiplexedConnection),
+    MutexMap(MutexMap),
     Floor,
 }
 
@@ -43,6 +45,7 @@ impl System {
         match self {
             System::Nearcache(cache) => cache.read(key).await,
             System::CacheAio(connection) => connection.clone().get(key).await.expect("redis get"),
+            System::MutexMap(map) => map.read(key).await,
             System::Floor => {
                 std::hint::black_box(key);
                 vec![b'v'; VALUE_SIZE]
@@ -62,6 +65,7 @@ fn main() {
         for n in 0..KEYS {
             let _: () = writer.set(key(n), &value).await.expect("set");
         }
+        let keys: Vec<String> = (0..KEYS).map(key).collect();
         let reader = Arc::new(match system.as_str() {
             "nearcache" => {
                 System::Nearcache(CachedGet(CacheBuilder::new(server.url()).build().await.expect("nearcache")))
@@ -71,10 +75,10 @@ fn main() {
                 let config = AsyncConnectionConfig::new().set_cache_config(CacheConfig::new());
                 System::CacheAio(resp3.get_multiplexed_async_connection_with_config(&config).await.expect("connect"))
             }
+            "mutex-map" => System::MutexMap(MutexMap::new(&keys, &value)),
             "floor" => System::Floor,
-            other => panic!("SYSTEM must be nearcache, cache-aio or floor, not {other}"),
+            other => panic!("SYSTEM must be nearcache, cache-aio, mutex-map or floor, not {other}"),
         });
-        let keys: Vec<String> = (0..KEYS).map(key).collect();
         for k in &keys {
             reader.read(k).await;
         }

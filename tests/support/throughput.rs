@@ -1,8 +1,8 @@
 //! Read throughput for the benchmarks: many tasks reading keys in a loop,
 //! counted over a fixed time, the same loop for every system compared.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// `GET` through a nearcache [`Cache`](nearcache::Cache).
@@ -14,6 +14,25 @@ impl Reader for CachedGet {
             nearcache::Value::BulkString(bytes) => bytes,
             other => panic!("unexpected reply {other:?}"),
         }
+    }
+}
+
+/// A bare `Mutex<HashMap>` of the values, read with one lock, one lookup
+/// and one copy: no eviction order, expiry, coherence or decoding. Not a
+/// cache; what a hit costs at the least on one thread (under contention a
+/// sharded map does better).
+pub struct MutexMap(Mutex<hashbrown::HashMap<Vec<u8>, Vec<u8>>>);
+
+impl MutexMap {
+    /// A map holding `value` under every key of `keys`.
+    pub fn new<'k>(keys: impl IntoIterator<Item = &'k String>, value: &[u8]) -> MutexMap {
+        MutexMap(Mutex::new(keys.into_iter().map(|key| (key.as_bytes().to_vec(), value.to_vec())).collect()))
+    }
+}
+
+impl Reader for MutexMap {
+    async fn read(&self, key: &str) -> Vec<u8> {
+        self.0.lock().expect("the map's lock").get(key.as_bytes()).expect("a key the map was made with").clone()
     }
 }
 
