@@ -319,6 +319,31 @@ async fn a_server_restart_flushes_and_the_cache_reconnects() {
     assert_eq!(cache.get("k").await.unwrap(), Value::Nil);
 }
 
+/// A task that does nothing but hit the cache still lets the other tasks of
+/// its thread run (the runtime here has one thread): hits spend the task's
+/// cooperative budget, so the loop yields before the budget is gone.
+#[tokio::test]
+async fn a_loop_of_hits_lets_the_other_tasks_of_its_thread_run() {
+    let server = RedisServer::start(&[]);
+    let cache = cache(&server).await;
+    cache.set("k", "v").await.unwrap();
+    cache.get("k").await.unwrap();
+    let ran = Arc::new(AtomicBool::new(false));
+    let other = tokio::spawn({
+        let ran = Arc::clone(&ran);
+        async move { ran.store(true, Ordering::Release) }
+    });
+    let hits_before = cache.stats().hits;
+    let mut reads = 0u64;
+    while !ran.load(Ordering::Acquire) && reads < 100_000 {
+        assert_eq!(cache.get("k").await.unwrap(), Value::BulkString(b"v".to_vec()));
+        reads += 1;
+    }
+    assert!(ran.load(Ordering::Acquire), "the other task never ran during {reads} hits");
+    assert_eq!(cache.stats().hits - hits_before, reads, "every read in the loop was a hit");
+    other.await.unwrap();
+}
+
 #[tokio::test]
 async fn commands_whose_arguments_concatenate_alike_get_their_own_entries() {
     let server = RedisServer::start(&[]);

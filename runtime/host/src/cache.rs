@@ -12,6 +12,7 @@ use redis::{ConnectionAddr, ConnectionInfo, ErrorKind, PushInfo, RedisError, Ser
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use crate::backends::{Backends, Published};
 use crate::clock::Clock;
 use crate::command::{ReadCommand, changes_connection_state, parts_of};
 use crate::error::Error;
@@ -44,23 +45,6 @@ impl Policy {
 
     fn ttl_ms(&self, name: &str) -> Option<u64> {
         self.command_ttls.iter().find(|(n, _)| *n == name).map(|&(_, ttl)| ttl).or(self.max_ttl_ms)
-    }
-}
-
-/// The backends the cache holds: the one serving, and any others that must
-/// see every invalidation meanwhile (a new one being warmed before it
-/// serves, an old one until it is retired). Replaced whole, so whoever
-/// loads it sees every backend that could hold an entry.
-struct Backends {
-    serving: Arc<Shards>,
-    others: Vec<Arc<Shards>>,
-}
-
-impl Backends {
-    /// Runs `f` on every backend held.
-    fn each(&self, f: impl Fn(&Shards)) {
-        f(&self.serving);
-        self.others.iter().for_each(|other| f(other));
     }
 }
 
@@ -123,7 +107,7 @@ pub(crate) struct Inner {
     policy: Policy,
     /// The backend serving now, and any others that must see every
     /// invalidation meanwhile; replaced whole by a reload.
-    backends: ArcSwap<Backends>,
+    backends: Published,
     /// The latest fills, replayed into a new backend before it serves;
     /// `None` unless [`CacheBuilder::warm_reloads`](crate::CacheBuilder::warm_reloads) is set.
     recent: Option<Mutex<RecentReads>>,
@@ -248,7 +232,7 @@ impl Cache {
             timeouts,
             max_backoff,
             policy,
-            backends: ArcSwap::from_pointee(Backends { serving: Arc::new(shards), others: Vec::new() }),
+            backends: Published::new(Backends { serving: Arc::new(shards), others: Vec::new() }),
             recent: (warm_reloads > 0).then(|| Mutex::new(RecentReads::new(warm_reloads))),
             engines,
             reload_lock: tokio::sync::Mutex::new(()),
@@ -283,7 +267,8 @@ impl Cache {
     pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Value, Error> {
         let key = key.as_ref();
         // The hot path: a hit costs one lookup and no batch bookkeeping.
-        if let Some(value) = self.inner.get_hit(key).await? {
+        crate::coop::spend_on_hit().await;
+        if let Some(value) = self.inner.get_hit(key)? {
             return Ok(value);
         }
         // Boxed: the miss path's future is large, and a hit should not pay
@@ -738,7 +723,7 @@ impl Inner {
         if let Some(recent) = &inner.recent {
             let reads = recent.lock().unwrap_or_else(|p| p.into_inner()).latest();
             let serving = Arc::clone(&inner.backends.load().serving);
-            inner.backends.store(Arc::new(Backends { serving, others: vec![Arc::clone(&fresh)] }));
+            inner.backends.store(Backends { serving, others: vec![Arc::clone(&fresh)] });
             warmed = inner.warm(&fresh, reads).await;
         }
         let warm = started.elapsed() - prepare;
@@ -763,10 +748,10 @@ impl Inner {
         // The old backend keeps seeing invalidations until it is retired,
         // so a reader that still holds it never finds a stale entry; once
         // retired it holds nothing, and such a reader misses.
-        self.backends.store(Arc::new(Backends { serving: fresh, others: vec![Arc::clone(&old)] }));
+        self.backends.store(Backends { serving: fresh, others: vec![Arc::clone(&old)] });
         old.retire();
         let serving = Arc::clone(&self.backends.load().serving);
-        self.backends.store(Arc::new(Backends { serving, others: Vec::new() }));
+        self.backends.store(Backends { serving, others: Vec::new() });
         old.name().to_owned()
     }
 
@@ -835,8 +820,7 @@ impl Inner {
     }
 
     /// `GET key` from the backend alone: `None` if it must go to Redis.
-    async fn get_hit(&self, key: &[u8]) -> Result<Option<Value>, Error> {
-        tokio::task::coop::consume_budget().await;
+    fn get_hit(&self, key: &[u8]) -> Result<Option<Value>, Error> {
         if !self.connected.load(Ordering::Acquire) && self.links.load().for_key(key).is_none() {
             return Err(Error::Disconnected);
         }
@@ -1015,15 +999,15 @@ impl Inner {
     /// deadline). Bytes this host never stored are dropped and counted,
     /// never served.
     fn lookup(&self, first_key: &[u8], cache_key: &[u8], now_ms: &dyn Fn() -> u64) -> Option<Value> {
-        let backends = self.backends.load();
-        let shards = &backends.serving;
-        let shard = shards.index(first_key);
-        let value = shards.get(shard, cache_key, now_ms, reply::decode_lent)?;
-        if value.is_none() {
-            Counters::bump(&self.counters.corrupt_values);
-            shards.remove(shard, cache_key);
-        }
-        value
+        self.backends.with_serving(|shards| {
+            let shard = shards.index(first_key);
+            let value = shards.get(shard, cache_key, now_ms, reply::decode_lent)?;
+            if value.is_none() {
+                Counters::bump(&self.counters.corrupt_values);
+                shards.remove(shard, cache_key);
+            }
+            value
+        })
     }
 
     /// Stores a leader's reply unless something poisoned it, and hands it

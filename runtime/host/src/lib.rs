@@ -13,11 +13,14 @@
 //! - `routing`: which node serves each key (one server, or a Redis
 //!   Cluster's slot map), and the tracked connection to each node.
 //! - `flights`: pending fills and single flight (the in-flight race).
-//! - `shards`: the backend split by Redis key, one lock per shard.
+//! - `shards`: the backend split by Redis key, one lock per shard;
+//!   `backends`: the serving backend and any being warmed or retired,
+//!   replaced whole by a reload, and the hit path's per-thread view of them.
 //! - `reload`: [`BackendSource`], and making a new backend ready to serve
 //!   (the swap is [`Cache::reload_backend`]).
 //! - [`command`]: the allowlist of cacheable commands and the cache key.
 //! - `reply`: server replies to bytes and back.
+//! - `coop`: how hits spend their task's cooperative budget.
 //! - [`backend`]: the [`Backend`] trait, which mirrors the WIT `store`
 //!   interface one to one, and its native implementation.
 //! - [`error`]: [`Error`] and [`BackendError`].
@@ -31,12 +34,14 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+mod backends;
 pub mod builder;
 pub mod cache;
 mod clock;
 pub mod command;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod coop;
 pub mod error;
 mod flights;
 mod reload;
