@@ -48,10 +48,14 @@ pub struct CacheBuilder {
 }
 
 impl CacheBuilder {
-    /// Shards when not set: one per core, as the wasm host needs one
-    /// instance per concurrent call.
+    /// Shards when not set: four per core. A shard serves one call at a
+    /// time (a wasm instance cannot do more), so there must be at least one
+    /// per core; with only one, two threads reading at once find their
+    /// keys' shards taken half the time on two cores, and more shards
+    /// make that rarer (64 readers on 2 cores: 2.9M to 3.1M hits/s with 2
+    /// shards, 3.4M to 4.2M with 8; BENCHMARKS.md).
     pub fn default_shards() -> usize {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
+        4 * std::thread::available_parallelism().map_or(2, |n| n.get())
     }
 
     /// A cache of the Redis at `url` (`redis://` or `rediss://`, with
@@ -117,7 +121,10 @@ impl CacheBuilder {
         self
     }
 
-    /// How many backend instances serve in parallel (1 to 1024).
+    /// How many backend instances serve in parallel (1 to 1024; default
+    /// [`default_shards`](Self::default_shards)). Each is `init`ed with the
+    /// same options, so `max-entries` and `max-bytes` bound each shard, and
+    /// each wasm instance has its own memory, up to the engine's limit.
     pub fn shards(mut self, shards: usize) -> Self {
         self.shards = Some(shards);
         self
