@@ -7,7 +7,8 @@
 //! serving the old value).
 //!
 //! Run with `cargo bench -p nearcache-tests --bench cache`. Set
-//! `BENCH_SECONDS` to change the time per throughput figure (default 3).
+//! `BENCH_SECONDS` to change the time per throughput figure (default 3), and
+//! `BENCH_SHARDS` to give nearcache that many shards instead of its default.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -88,7 +89,9 @@ async fn run(seconds: f64) {
         let _: () = writer.set(key(n), &value).await.unwrap();
     }
 
-    let nearcache = Arc::new(CachedGet(CacheBuilder::new(server.url()).build().await.unwrap()));
+    let shards = std::env::var("BENCH_SHARDS")
+        .map_or_else(|_| CacheBuilder::default_shards(), |n| n.parse().expect("BENCH_SHARDS: a number of shards"));
+    let nearcache = Arc::new(CachedGet(CacheBuilder::new(server.url()).shards(shards).build().await.unwrap()));
     let cache_aio = Arc::new(RedisCrate(
         resp3
             .get_multiplexed_async_connection_with_config(
@@ -106,7 +109,7 @@ async fn run(seconds: f64) {
     }
 
     println!(
-        "cached GET hits/s, {KEYS} keys of {VALUE_SIZE} B, {seconds} s each, multi-thread runtime ({} workers)",
+        "cached GET hits/s, {KEYS} keys of {VALUE_SIZE} B, {seconds} s each, multi-thread runtime ({} workers), nearcache with {shards} shards",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!("{:<28} {:>14} {:>14}", "system", "1 task", "64 tasks");
