@@ -89,9 +89,8 @@ mod tests {
     use super::*;
     use crate::backend::NativeFactory;
 
-    fn shards(options: &[(&str, &str)]) -> Arc<Shards> {
-        let options: Vec<(String, String)> = options.iter().map(|&(n, v)| (n.into(), v.into())).collect();
-        Arc::new(Shards::new(&NativeFactory, 1, &options).expect("native shards"))
+    fn shards() -> Arc<Shards> {
+        Arc::new(Shards::new(&NativeFactory, 1, &[]).expect("native shards"))
     }
 
     fn backends(serving: &Arc<Shards>) -> Backends {
@@ -100,7 +99,7 @@ mod tests {
 
     #[test]
     fn the_hit_path_sees_a_replacement_at_its_next_call() {
-        let (first, second) = (shards(&[]), shards(&[]));
+        let (first, second) = (shards(), shards());
         let published = Published::new(backends(&first));
         assert!(published.with_serving(|serving| std::ptr::eq(serving, &*first)));
         published.store(backends(&second));
@@ -109,7 +108,7 @@ mod tests {
 
     #[test]
     fn two_caches_on_one_thread_each_see_their_own() {
-        let (first, second) = (shards(&[]), shards(&[]));
+        let (first, second) = (shards(), shards());
         let (one, two) = (Published::new(backends(&first)), Published::new(backends(&second)));
         for _ in 0..3 {
             assert!(one.with_serving(|serving| std::ptr::eq(serving, &*first)));
@@ -119,20 +118,20 @@ mod tests {
 
     #[test]
     fn a_cache_made_where_a_dropped_one_was_is_not_mistaken_for_it() {
-        let first = shards(&[]);
+        let first = shards();
         let one = Published::new(backends(&first));
         assert!(one.with_serving(|serving| std::ptr::eq(serving, &*first)));
         drop(one);
         // The thread's view still holds the dropped cache's ArcSwap, so the
         // new one cannot be at its address.
-        let second = shards(&[]);
+        let second = shards();
         let two = Published::new(backends(&second));
         assert!(two.with_serving(|serving| std::ptr::eq(serving, &*second)));
     }
 
     #[test]
     fn a_reentrant_call_reads_the_current_value() {
-        let first = shards(&[]);
+        let first = shards();
         let published = Published::new(backends(&first));
         let inner = published.with_serving(|_| published.with_serving(|serving| std::ptr::eq(serving, &*first)));
         assert!(inner);

@@ -50,10 +50,9 @@ pub struct CacheBuilder {
 impl CacheBuilder {
     /// Shards when not set: four per core. A shard serves one call at a
     /// time (a wasm instance cannot do more), so there must be at least one
-    /// per core; with only one, two threads reading at once find their
-    /// keys' shards taken half the time on two cores, and more shards
-    /// make that rarer (64 readers on 2 cores: 2.9M to 3.1M hits/s with 2
-    /// shards, 3.4M to 4.2M with 8; BENCHMARKS.md).
+    /// per core; with only one, two threads reading at once meet on one
+    /// shard half the time on two cores, and more shards make that rarer
+    /// (BENCHMARKS.md measures 2 against 8 with 64 readers).
     pub fn default_shards() -> usize {
         4 * std::thread::available_parallelism().map_or(2, |n| n.get())
     }
