@@ -52,10 +52,14 @@ impl CacheBuilder {
     /// time (a wasm instance cannot do more), so there must be at least one
     /// per core; with only one, two threads reading at once meet on one
     /// shard half the time on two cores, and more shards make that rarer
-    /// (BENCHMARKS.md measures 2 against 8 with 64 readers).
+    /// (BENCHMARKS.md measures 2 against 8 with 64 readers). At most
+    /// [`MAX_SHARDS`](Self::MAX_SHARDS).
     pub fn default_shards() -> usize {
-        4 * std::thread::available_parallelism().map_or(2, |n| n.get())
+        (4 * std::thread::available_parallelism().map_or(2, |n| n.get())).min(Self::MAX_SHARDS)
     }
+
+    /// The most shards [`shards`](Self::shards) accepts.
+    pub const MAX_SHARDS: usize = 1024;
 
     /// A cache of the Redis at `url` (`redis://` or `rediss://`, with
     /// optional `user:password@` and `/db`), native store, default tracking.
@@ -244,8 +248,9 @@ impl CacheBuilder {
             }
         };
         let shards = self.shards.unwrap_or_else(Self::default_shards);
-        if !(1..=1024).contains(&shards) {
-            return Err(Error::InvalidOption { option: "shards", reason: format!("expected 1 to 1024, got {shards}") });
+        if !(1..=Self::MAX_SHARDS).contains(&shards) {
+            let reason = format!("expected 1 to {}, got {shards}", Self::MAX_SHARDS);
+            return Err(Error::InvalidOption { option: "shards", reason });
         }
         let policy = Policy {
             enabled: self
