@@ -101,7 +101,7 @@ async fn run(seconds: f64) {
             .unwrap(),
     ));
     let uncached = Arc::new(RedisCrate(server.client().get_multiplexed_async_connection().await.unwrap()));
-    let mutex_map = Arc::new(MutexMap::new(&(0..KEYS).map(key).collect::<Vec<_>>(), &value));
+    let mutex_map = Arc::new(MutexMap::new((0..KEYS).map(key), &value));
     // Warm both caches: every key once.
     for n in 0..KEYS {
         nearcache.read(&key(n)).await;

@@ -25,8 +25,8 @@ pub struct MutexMap(Mutex<hashbrown::HashMap<Vec<u8>, Vec<u8>>>);
 
 impl MutexMap {
     /// A map holding `value` under every key of `keys`.
-    pub fn new<'k>(keys: impl IntoIterator<Item = &'k String>, value: &[u8]) -> MutexMap {
-        MutexMap(Mutex::new(keys.into_iter().map(|key| (key.as_bytes().to_vec(), value.to_vec())).collect()))
+    pub fn new(keys: impl IntoIterator<Item = impl AsRef<[u8]>>, value: &[u8]) -> MutexMap {
+        MutexMap(Mutex::new(keys.into_iter().map(|key| (key.as_ref().to_vec(), value.to_vec())).collect()))
     }
 }
 

@@ -124,7 +124,8 @@ impl CacheBuilder {
         self
     }
 
-    /// How many backend instances serve in parallel (1 to 1024; default
+    /// How many backend instances serve in parallel (1 to
+    /// [`MAX_SHARDS`](Self::MAX_SHARDS); default
     /// [`default_shards`](Self::default_shards)). Each is `init`ed with the
     /// same options, so `max-entries` and `max-bytes` bound each shard, and
     /// each wasm instance has its own memory, up to the engine's limit.
