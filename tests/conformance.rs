@@ -1,8 +1,10 @@
 //! The conformance suite, run on every backend.
 
+use std::borrow::Cow;
+
 use nearcache::conformance::{self, Outcome, SuiteOptions, Verdict};
 use nearcache::wasm::{Limits, WasmEngine, WasmFactory};
-use nearcache::{Backend, BackendFactory, NativeBackend};
+use nearcache::{Backend, BackendError, BackendFactory, NativeBackend, SharedBackend};
 use nearcache_tests::{conformance_cases, guests};
 
 /// Reference backends must pass every check: nothing failed, nothing skipped.
@@ -15,6 +17,70 @@ fn assert_nothing_skipped(outcomes: &[Outcome]) {
 #[test]
 fn native_store_conforms() {
     let factory = || Ok(Box::new(NativeBackend::new()) as Box<dyn Backend>);
+    let outcomes = conformance::assert_conforms(&factory, &SuiteOptions { cases: conformance_cases() });
+    assert_nothing_skipped(&outcomes);
+}
+
+/// A backend whose gets go the way the cache's hits do for a backend that
+/// serves shared hits: `get_shared` first, the exclusive get when it
+/// declines. Everything else passes straight through.
+struct SharedFirst(NativeBackend);
+
+impl Backend for SharedFirst {
+    fn init(&mut self, options: &[(String, String)]) -> Result<(), BackendError> {
+        self.0.init(options)
+    }
+    fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, BackendError> {
+        if self.0.serves_shared_hits()
+            && let Some(value) = self.0.get_shared(key, &|| now_ms)
+        {
+            return Ok(Some(value.to_vec()));
+        }
+        self.0.get(key, now_ms)
+    }
+    fn get_borrowed(&mut self, key: &[u8], now_ms: &dyn Fn() -> u64) -> Result<Option<Cow<'_, [u8]>>, BackendError> {
+        let now = now_ms();
+        self.get(key, now).map(|value| value.map(Cow::Owned))
+    }
+    fn put(&mut self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, now_ms: u64) -> Result<(), BackendError> {
+        self.0.put(key, value, ttl_ms, now_ms)
+    }
+    fn put_with_ref(
+        &mut self,
+        key: &[u8],
+        redis_key: &[u8],
+        value: &[u8],
+        ttl_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Result<(), BackendError> {
+        self.0.put_with_ref(key, redis_key, value, ttl_ms, now_ms)
+    }
+    fn invalidate(&mut self, keys: Option<&[Vec<u8>]>) -> Result<(), BackendError> {
+        self.0.invalidate(keys)
+    }
+    fn invalidate_refs(&mut self, redis_keys: Option<&[Vec<u8>]>) -> Result<(), BackendError> {
+        self.0.invalidate_refs(redis_keys)
+    }
+    fn flush(&mut self) -> Result<(), BackendError> {
+        self.0.flush()
+    }
+    fn stats(&mut self) -> Result<Vec<(String, u64)>, BackendError> {
+        self.0.stats()
+    }
+    fn sweep(&mut self, now_ms: u64, max: u32) -> Result<u32, BackendError> {
+        self.0.sweep(now_ms, max)
+    }
+    fn destroy(&mut self) -> Result<(), BackendError> {
+        self.0.destroy()
+    }
+}
+
+/// The native store answering hits through a shared reference, as the
+/// cache reads it under FIFO and CLOCK eviction: the same suite, both tiers
+/// (the reference models count those hits exactly as `get`'s).
+#[test]
+fn native_store_conforms_through_shared_hits() {
+    let factory = || Ok(Box::new(SharedFirst(NativeBackend::new())) as Box<dyn Backend>);
     let outcomes = conformance::assert_conforms(&factory, &SuiteOptions { cases: conformance_cases() });
     assert_nothing_skipped(&outcomes);
 }

@@ -21,10 +21,17 @@ const NOW: u64 = 1_000;
 
 /// The reference checks a backend that refuses `eviction` skips; max-bytes
 /// it accepts, so `reference/max-bytes` runs on it.
-const WITHOUT_EVICTION_OPTION: &[&str] =
-    &["reference/lru-order", "reference/fifo-order", "reference/model-lru", "reference/model-fifo"];
-/// What a FIFO-only store skips: the LRU checks.
-const FIFO_ONLY: &[&str] = &["reference/lru-order", "reference/model-lru"];
+const WITHOUT_EVICTION_OPTION: &[&str] = &[
+    "reference/lru-order",
+    "reference/fifo-order",
+    "reference/clock-order",
+    "reference/model-lru",
+    "reference/model-fifo",
+    "reference/model-clock",
+];
+/// What a FIFO-only store skips: the LRU and CLOCK checks.
+const FIFO_ONLY: &[&str] =
+    &["reference/lru-order", "reference/clock-order", "reference/model-lru", "reference/model-clock"];
 
 macro_rules! assert_tested {
     ($name:ident) => {

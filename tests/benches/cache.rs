@@ -1,6 +1,8 @@
 //! The tracking cache against its peers, in one run against one private
 //! redis-server: cached GET hit throughput with 1 and 64 tasks for
-//! nearcache (native store) and the redis crate's own `cache-aio` cache,
+//! nearcache (native store, with its default CLOCK eviction, whose hits
+//! take a shard's read lock, and with exact LRU, whose hits take it
+//! exclusively) and the redis crate's own `cache-aio` cache,
 //! uncached GET through the redis crate, a bare `Mutex<HashMap>` read in the
 //! same loop (the least a hit costs: one lock, one lookup, one copy), and the
 //! invalidation delay (a write by another client until the cache stops
@@ -13,7 +15,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nearcache::CacheBuilder;
+use nearcache::{BackendSource, CacheBuilder};
 use nearcache_tests::redis_server::RedisServer;
 use nearcache_tests::throughput::{CachedGet, MutexMap, Reader};
 use redis::aio::MultiplexedConnection;
@@ -92,6 +94,15 @@ async fn run(seconds: f64) {
     let shards = std::env::var("BENCH_SHARDS")
         .map_or_else(|_| CacheBuilder::default_shards(), |n| n.parse().expect("BENCH_SHARDS: a number of shards"));
     let nearcache = Arc::new(CachedGet(CacheBuilder::new(server.url()).shards(shards).build().await.unwrap()));
+    let lru = vec![("eviction".to_owned(), "lru".to_owned())];
+    let nearcache_lru = Arc::new(CachedGet(
+        CacheBuilder::new(server.url())
+            .shards(shards)
+            .backend_source(BackendSource::Native, lru)
+            .build()
+            .await
+            .unwrap(),
+    ));
     let cache_aio = Arc::new(RedisCrate(
         resp3
             .get_multiplexed_async_connection_with_config(
@@ -102,9 +113,10 @@ async fn run(seconds: f64) {
     ));
     let uncached = Arc::new(RedisCrate(server.client().get_multiplexed_async_connection().await.unwrap()));
     let mutex_map = Arc::new(MutexMap::new((0..KEYS).map(key), &value));
-    // Warm both caches: every key once.
+    // Warm the caches: every key once.
     for n in 0..KEYS {
         nearcache.read(&key(n)).await;
+        nearcache_lru.read(&key(n)).await;
         cache_aio.read(&key(n)).await;
     }
 
@@ -116,9 +128,14 @@ async fn run(seconds: f64) {
     let mut rows = Vec::new();
     for (name, one, many) in [
         (
-            "nearcache (native store)",
+            "nearcache (native, clock)",
             throughput(Arc::clone(&nearcache), 1, seconds).await,
             throughput(Arc::clone(&nearcache), 64, seconds).await,
+        ),
+        (
+            "nearcache (eviction=lru)",
+            throughput(Arc::clone(&nearcache_lru), 1, seconds).await,
+            throughput(Arc::clone(&nearcache_lru), 64, seconds).await,
         ),
         (
             "redis crate cache-aio",
@@ -139,14 +156,16 @@ async fn run(seconds: f64) {
         println!("{name:<28} {one:>14.0} {many:>14.0}");
         rows.push((one, many));
     }
-    let (near, aio, raw, map) = (rows[0], rows[1], rows[2], rows[3]);
-    println!(
-        "ratios: nearcache / cache-aio = {:.1}x (1 task), {:.1}x (64 tasks); nearcache / uncached = {:.0}x, {:.0}x",
-        near.0 / aio.0,
-        near.1 / aio.1,
-        near.0 / raw.0,
-        near.1 / raw.1
-    );
+    let (near, lru, aio, raw, map) = (rows[0], rows[1], rows[2], rows[3], rows[4]);
+    for (name, row) in [("nearcache", near), ("nearcache lru", lru)] {
+        println!(
+            "ratios: {name} / cache-aio = {:.1}x (1 task), {:.1}x (64 tasks); {name} / uncached = {:.0}x, {:.0}x",
+            row.0 / aio.0,
+            row.1 / aio.1,
+            row.0 / raw.0,
+            row.1 / raw.1
+        );
+    }
     println!(
         "bare Mutex<HashMap> / cache-aio = {:.1}x, {:.1}x; nearcache / bare Mutex<HashMap> = {:.2}, {:.2}",
         map.0 / aio.0,
@@ -154,11 +173,13 @@ async fn run(seconds: f64) {
         near.0 / map.0,
         near.1 / map.1
     );
-    let stats = nearcache.0.stats();
-    assert_eq!(stats.misses, KEYS as u64, "the nearcache run was not all hits after warm-up");
+    for cache in [&nearcache, &nearcache_lru] {
+        assert_eq!(cache.0.stats().misses, KEYS as u64, "a nearcache run was not all hits after warm-up");
+    }
 
     for (name, (p50, p99, stale)) in [
         ("nearcache", invalidation_delay(&*nearcache, &mut writer, "n").await),
+        ("nearcache lru", invalidation_delay(&*nearcache_lru, &mut writer, "l").await),
         ("cache-aio", invalidation_delay(&*cache_aio, &mut writer, "a").await),
     ] {
         println!(

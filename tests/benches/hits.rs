@@ -4,7 +4,9 @@
 //! is deterministic.
 //!
 //! `HITS` (default 100,000) hits after warm-up; `SYSTEM` is `nearcache`
-//! (default), `cache-aio`, `mutex-map` (a bare `Mutex<HashMap>`: one lock, one
+//! (default: the native store, CLOCK eviction, whose hits take a shard's
+//! read lock), `nearcache-lru` (the native store with `eviction=lru`, whose
+//! hits relink its list under the shard's exclusive lock), `cache-aio`, `mutex-map` (a bare `Mutex<HashMap>`: one lock, one
 //! lookup, one copy), or `floor`: no cache at all, a read that
 //! only allocates the 100-byte value it returns, which is what the loop
 //! costs by itself. Run it under callgrind at two values of `HITS`:
@@ -19,7 +21,7 @@
 
 use std::sync::Arc;
 
-use nearcache::CacheBuilder;
+use nearcache::{BackendSource, CacheBuilder};
 use nearcache_tests::redis_server::RedisServer;
 use nearcache_tests::throughput::{CachedGet, MutexMap, Reader};
 use redis::caching::CacheConfig;
@@ -70,6 +72,11 @@ fn main() {
             "nearcache" => {
                 System::Nearcache(CachedGet(CacheBuilder::new(server.url()).build().await.expect("nearcache")))
             }
+            "nearcache-lru" => {
+                let options = vec![("eviction".to_owned(), "lru".to_owned())];
+                let builder = CacheBuilder::new(server.url()).backend_source(BackendSource::Native, options);
+                System::Nearcache(CachedGet(builder.build().await.expect("nearcache")))
+            }
             "cache-aio" => {
                 let resp3 = redis::Client::open(format!("{}/?protocol=resp3", server.url())).expect("url");
                 let config = AsyncConnectionConfig::new().set_cache_config(CacheConfig::new());
@@ -77,7 +84,7 @@ fn main() {
             }
             "mutex-map" => System::MutexMap(MutexMap::new(&keys, &value)),
             "floor" => System::Floor,
-            other => panic!("SYSTEM must be nearcache, cache-aio, mutex-map or floor, not {other}"),
+            other => panic!("SYSTEM must be nearcache, nearcache-lru, cache-aio, mutex-map or floor, not {other}"),
         });
         for k in &keys {
             reader.read(k).await;

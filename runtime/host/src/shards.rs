@@ -12,6 +12,12 @@
 //! the instance lost its entries, so a failed get is a miss, a failed put a
 //! skipped fill, and a failed invalidate leaves nothing stale behind.
 //!
+//! A shard whose backend can answer hits through a shared reference
+//! ([`SharedBackend`], the native store under FIFO or CLOCK eviction) sits
+//! behind a [`ShardedLock`], whose read side each thread takes on its own
+//! cache line: hits on one shard from many threads write nothing shared.
+//! Every other call, and every call of any other backend, is exclusive.
+//!
 //! Retiring the shards (when the cache drops them or a reload replaces
 //! them) destroys each instance under its lock, after any call in flight,
 //! and leaves a [`Retired`] stand-in that holds nothing: a caller that still
@@ -19,28 +25,68 @@
 
 use std::borrow::Cow;
 use std::hash::BuildHasher;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crossbeam_utils::sync::{ShardedLock, ShardedLockWriteGuard};
 use hashbrown::DefaultHashBuilder;
 
-use crate::backend::{Backend, BackendFactory};
+use crate::backend::{Backend, BackendFactory, SharedBackend};
 use crate::error::BackendError;
 
-/// One shard: a backend instance.
-struct Shard {
-    backend: Box<dyn Backend>,
+/// A shard: a backend instance behind its lock.
+enum Locked {
+    /// Every call exclusive. Alone on its cache lines (two: the prefetcher
+    /// pulls lines in pairs): the locks of neighbouring shards would
+    /// otherwise share a line, and threads hitting different shards would
+    /// take turns owning it.
+    Exclusive(Padded<Mutex<Box<dyn Backend>>>),
+    /// Hits through the read side, everything else through the write side.
+    /// A `ShardedLock` keeps each of its read locks on its own lines.
+    Shared(ShardedLock<Box<dyn SharedBackend>>),
 }
 
-/// A shard behind its lock, alone on its cache lines (two: the prefetcher
-/// pulls lines in pairs): the locks of neighbouring shards would otherwise
-/// share a line, and threads hitting different shards would take turns
-/// owning it.
+/// A value alone on its cache lines.
 #[repr(align(128))]
-struct Locked(Mutex<Shard>);
+struct Padded<T>(T);
+
+/// Exclusive access to a shard's backend, whichever its lock.
+enum Guard<'a> {
+    Exclusive(MutexGuard<'a, Box<dyn Backend>>),
+    Shared(ShardedLockWriteGuard<'a, Box<dyn SharedBackend>>),
+}
+
+impl Deref for Guard<'_> {
+    type Target = dyn Backend;
+    fn deref(&self) -> &(dyn Backend + 'static) {
+        match self {
+            Guard::Exclusive(guard) => &***guard,
+            Guard::Shared(guard) => &***guard,
+        }
+    }
+}
+
+impl DerefMut for Guard<'_> {
+    fn deref_mut(&mut self) -> &mut (dyn Backend + 'static) {
+        match self {
+            Guard::Exclusive(guard) => &mut ***guard,
+            Guard::Shared(guard) => &mut ***guard,
+        }
+    }
+}
 
 /// What a retired shard holds: nothing. Every call succeeds and stores nothing.
 struct Retired;
+
+impl SharedBackend for Retired {
+    fn serves_shared_hits(&self) -> bool {
+        true
+    }
+    fn get_shared(&self, _: &[u8], _: &dyn Fn() -> u64) -> Option<&[u8]> {
+        None
+    }
+}
 
 impl Backend for Retired {
     fn init(&mut self, _: &[(String, String)]) -> Result<(), BackendError> {
@@ -95,9 +141,18 @@ impl Shards {
     ) -> Result<Shards, BackendError> {
         let shards = (0..count)
             .map(|_| {
+                if let Some(made) = factory.make_shared() {
+                    let mut backend = made?;
+                    backend.init(options)?;
+                    return Ok(if backend.serves_shared_hits() {
+                        Locked::Shared(ShardedLock::new(backend))
+                    } else {
+                        Locked::Exclusive(Padded(Mutex::new(backend)))
+                    });
+                }
                 let mut backend = factory.make()?;
                 backend.init(options)?;
-                Ok(Locked(Mutex::new(Shard { backend })))
+                Ok(Locked::Exclusive(Padded(Mutex::new(backend))))
             })
             .collect::<Result<Vec<_>, BackendError>>()?;
         Ok(Shards {
@@ -125,7 +180,13 @@ impl Shards {
         &self,
         mut check: impl FnMut(&mut dyn Backend) -> Result<(), BackendError>,
     ) -> Result<(), BackendError> {
-        (0..self.shards.len()).try_for_each(|index| check(self.lock(index).backend.as_mut()))
+        (0..self.shards.len()).try_for_each(|index| check(&mut *self.lock(index)))
+    }
+
+    /// How many shards serve hits through a shared reference.
+    #[cfg(test)]
+    fn shared_hit_shards(&self) -> usize {
+        self.shards.iter().filter(|shard| matches!(shard, Locked::Shared(_))).count()
     }
 
     /// The shard that holds the entries of `redis_key`: the hash scaled to
@@ -135,11 +196,15 @@ impl Shards {
         ((hash * self.shards.len() as u128) >> 64) as usize
     }
 
-    fn lock(&self, index: usize) -> MutexGuard<'_, Shard> {
+    /// Exclusive access to shard `index`.
+    fn lock(&self, index: usize) -> Guard<'_> {
         // A panic while a shard was locked cannot leave a backend half
         // updated in a way that serves stale data (every call is atomic from
         // the cache's view), so a poisoned lock is still usable.
-        self.shards[index].0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        match &self.shards[index] {
+            Locked::Exclusive(lock) => Guard::Exclusive(lock.0.lock().unwrap_or_else(PoisonError::into_inner)),
+            Locked::Shared(lock) => Guard::Shared(lock.write().unwrap_or_else(PoisonError::into_inner)),
+        }
     }
 
     fn record(&self, error: BackendError) {
@@ -161,8 +226,14 @@ impl Shards {
         now_ms: &dyn Fn() -> u64,
         read: impl FnOnce(Cow<'_, [u8]>) -> T,
     ) -> Option<T> {
+        if let Locked::Shared(lock) = &self.shards[index] {
+            let shard = lock.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(bytes) = shard.get_shared(cache_key, now_ms) {
+                return Some(read(Cow::Borrowed(bytes)));
+            }
+        }
         let mut shard = self.lock(index);
-        match shard.backend.get_borrowed(cache_key, now_ms) {
+        match shard.get_borrowed(cache_key, now_ms) {
             Ok(bytes) => bytes.map(read),
             Err(error) => {
                 drop(shard);
@@ -174,7 +245,7 @@ impl Shards {
 
     /// Removes one entry, e.g. one whose bytes did not decode.
     pub(crate) fn remove(&self, index: usize, cache_key: &[u8]) {
-        let result = self.lock(index).backend.invalidate(Some(&[cache_key.to_vec()]));
+        let result = self.lock(index).invalidate(Some(&[cache_key.to_vec()]));
         if let Err(error) = result {
             self.record(error);
         }
@@ -190,7 +261,7 @@ impl Shards {
         }
         let mut shard = self.lock(index);
         for key in keys {
-            if let Err(error) = shard.backend.put_with_ref(cache_key, key, value, ttl_ms, now_ms) {
+            if let Err(error) = shard.put_with_ref(cache_key, key, value, ttl_ms, now_ms) {
                 drop(shard);
                 self.record(error);
                 return;
@@ -209,7 +280,7 @@ impl Shards {
             if list.is_empty() {
                 continue;
             }
-            let result = self.lock(index).backend.invalidate_refs(Some(list));
+            let result = self.lock(index).invalidate_refs(Some(list));
             if let Err(error) = result {
                 self.record(error);
             }
@@ -222,8 +293,8 @@ impl Shards {
         for index in 0..self.shards.len() {
             let mut shard = self.lock(index);
             let result = match how {
-                Clear::Invalidate => shard.backend.invalidate(None),
-                Clear::Flush => shard.backend.flush(),
+                Clear::Invalidate => shard.invalidate(None),
+                Clear::Flush => shard.flush(),
             };
             self.multi_key[index].store(false, Ordering::SeqCst);
             drop(shard);
@@ -237,7 +308,7 @@ impl Shards {
     pub(crate) fn sweep(&self, now_ms: u64, max: u32) -> u64 {
         let mut removed = 0;
         for index in 0..self.shards.len() {
-            let result = self.lock(index).backend.sweep(now_ms, max);
+            let result = self.lock(index).sweep(now_ms, max);
             match result {
                 Ok(n) => removed += u64::from(n),
                 Err(error) => self.record(error),
@@ -250,7 +321,7 @@ impl Shards {
     pub(crate) fn stats(&self) -> Vec<(String, u64)> {
         let mut total: Vec<(String, u64)> = Vec::new();
         for index in 0..self.shards.len() {
-            let result = self.lock(index).backend.stats();
+            let result = self.lock(index).stats();
             match result {
                 Ok(stats) => {
                     for (name, value) in stats {
@@ -276,9 +347,12 @@ impl Shards {
     pub(crate) fn retire(&self) {
         for index in 0..self.shards.len() {
             let mut shard = self.lock(index);
-            let result = shard.backend.destroy();
+            let result = shard.destroy();
             // Dropping the instance returns its memory (a wasm Store and all).
-            shard.backend = Box::new(Retired);
+            match &mut shard {
+                Guard::Exclusive(backend) => **backend = Box::new(Retired),
+                Guard::Shared(backend) => **backend = Box::new(Retired),
+            }
             drop(shard);
             if let Err(error) = result {
                 self.record(error);
@@ -294,4 +368,97 @@ pub(crate) enum Clear {
     Invalidate,
     /// `flush`: the cache lost its connection.
     Flush,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::backend::{NativeBackend, NativeFactory};
+
+    fn eviction(policy: &str) -> Vec<(String, String)> {
+        vec![("eviction".to_owned(), policy.to_owned())]
+    }
+
+    fn stat(shards: &Shards, name: &str) -> u64 {
+        shards.stats().into_iter().find(|(n, _)| n == name).map_or_else(|| panic!("no stat {name}"), |(_, v)| v)
+    }
+
+    /// Native backends, made only through `make`, as any other factory's are.
+    struct ExclusiveOnly;
+
+    impl BackendFactory for ExclusiveOnly {
+        fn name(&self) -> String {
+            "exclusive".to_owned()
+        }
+        fn make(&self) -> Result<Box<dyn Backend>, BackendError> {
+            Ok(Box::new(NativeBackend::new()))
+        }
+    }
+
+    #[test]
+    fn shards_serve_shared_hits_only_where_the_backend_can() {
+        let cases: [(&dyn BackendFactory, &str, usize); 4] = [
+            (&NativeFactory, "clock", 3),
+            (&NativeFactory, "fifo", 3),
+            (&NativeFactory, "lru", 0),
+            (&ExclusiveOnly, "clock", 0),
+        ];
+        for (factory, policy, shared) in cases {
+            let shards = Shards::new(factory, 3, &eviction(policy)).unwrap();
+            assert_eq!(shards.shared_hit_shards(), shared, "{} with {policy}", factory.name());
+        }
+    }
+
+    #[test]
+    fn shared_hits_count_once_and_an_invalidation_ends_them() {
+        let shards = Shards::new(&NativeFactory, 2, &eviction("clock")).unwrap();
+        let keys = vec![b"k".to_vec()];
+        shards.put(b"GET k", &keys, b"v", None, 0);
+        let index = shards.index(b"k");
+        let get = || shards.get(index, b"GET k", &|| 0, |bytes| bytes.into_owned());
+        assert_eq!(get(), Some(b"v".to_vec()));
+        assert_eq!(get(), Some(b"v".to_vec()));
+        shards.invalidate_refs(&keys);
+        assert_eq!(get(), None);
+        assert_eq!((stat(&shards, "hits"), stat(&shards, "misses")), (2, 1));
+        shards.retire();
+        assert_eq!(get(), None, "a retired shard serves nothing");
+    }
+
+    /// Readers on other threads never see a value after the invalidation
+    /// that removed it has returned.
+    #[test]
+    fn no_shared_hit_outlives_its_invalidation() {
+        let shards = Shards::new(&NativeFactory, 1, &eviction("clock")).unwrap();
+        let keys = vec![b"k".to_vec()];
+        let round = AtomicUsize::new(0);
+        let rounds = 1_000;
+        std::thread::scope(|scope| {
+            for _ in 0..3 {
+                scope.spawn(|| {
+                    loop {
+                        let invalidated = round.load(Ordering::SeqCst);
+                        if invalidated == rounds {
+                            break;
+                        }
+                        // The value names its round; an invalidation of round
+                        // n has returned once `round` is past n.
+                        if let Some(value) = shards.get(0, b"GET k", &|| 0, |bytes| bytes.into_owned()) {
+                            let stored: usize = String::from_utf8(value).unwrap().parse().unwrap();
+                            assert!(stored >= invalidated, "read round {stored}'s value after its invalidation");
+                        }
+                    }
+                });
+            }
+            for n in 0..rounds {
+                shards.put(b"GET k", &keys, n.to_string().as_bytes(), None, 0);
+                std::thread::yield_now();
+                shards.invalidate_refs(&keys);
+                round.store(n + 1, Ordering::SeqCst);
+            }
+        });
+        assert!(stat(&shards, "hits") > 0, "the readers never hit: nothing was tested");
+    }
 }

@@ -7,10 +7,23 @@ use std::num::NonZeroU64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Eviction {
     /// Least recently used: a hit makes an entry the most recent.
-    #[default]
     Lru,
     /// First in, first out: only a put makes an entry the most recent.
     Fifo,
+    /// CLOCK (second chance): a hit only marks the entry; an entry that
+    /// reaches the tail marked is unmarked and moved to the head instead of
+    /// evicted. Close to LRU in what it keeps, and a hit writes nothing but
+    /// that mark, once, so hits can be served through a shared reference
+    /// ([`Store::get_shared`](crate::Store::get_shared)). The default.
+    #[default]
+    Clock,
+}
+
+impl Eviction {
+    /// Whether a hit changes the eviction order, so that it needs `&mut`.
+    pub fn hit_reorders(self) -> bool {
+        self == Eviction::Lru
+    }
 }
 
 impl fmt::Display for Eviction {
@@ -18,6 +31,7 @@ impl fmt::Display for Eviction {
         f.write_str(match self {
             Eviction::Lru => "lru",
             Eviction::Fifo => "fifo",
+            Eviction::Clock => "clock",
         })
     }
 }
@@ -73,11 +87,12 @@ impl Config {
                     config.eviction = match value {
                         "lru" => Eviction::Lru,
                         "fifo" => Eviction::Fifo,
+                        "clock" => Eviction::Clock,
                         _ => {
                             return Err(ConfigError::InvalidValue {
                                 name: known,
                                 value: value.to_owned(),
-                                expected: "`lru` or `fifo`",
+                                expected: "`lru`, `fifo` or `clock`",
                             });
                         }
                     }
@@ -94,7 +109,7 @@ impl Default for Config {
         Config {
             max_entries: NonZeroU64::new(Self::DEFAULT_MAX_ENTRIES).expect("default is positive"),
             max_bytes: None,
-            eviction: Eviction::Lru,
+            eviction: Eviction::Clock,
         }
     }
 }
@@ -155,6 +170,8 @@ mod tests {
         assert_eq!(config.max_entries.get(), 5);
         assert_eq!(config.max_bytes.map(NonZeroU64::get), Some(640));
         assert_eq!(config.eviction, Eviction::Fifo);
+        let config = Config::from_options([("eviction", "clock")]).unwrap();
+        assert_eq!(config.eviction, Eviction::Clock);
     }
 
     #[test]
@@ -163,7 +180,7 @@ mod tests {
             error(&[("max-entry", "5")]),
             "unknown option `max-entry`: the store accepts max-entries, max-bytes and eviction"
         );
-        assert_eq!(error(&[("eviction", "lfu")]), "option `eviction`: expected `lru` or `fifo`, got `lfu`");
+        assert_eq!(error(&[("eviction", "lfu")]), "option `eviction`: expected `lru`, `fifo` or `clock`, got `lfu`");
         assert_eq!(error(&[("max-entries", "0")]), "option `max-entries`: expected a positive integer, got `0`");
         assert_eq!(error(&[("max-bytes", "ten")]), "option `max-bytes`: expected a positive integer, got `ten`");
         assert_eq!(error(&[("max-bytes", "-1")]), "option `max-bytes`: expected a positive integer, got `-1`");

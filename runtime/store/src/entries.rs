@@ -2,19 +2,31 @@
 //!
 //! Entries live in a slab and are linked by index into one list, most
 //! recent at the head. The eviction policy decides what moves an entry to
-//! the head (a put always; a hit too under LRU); eviction takes the tail.
-//! Every list operation is O(1).
+//! the head (a put always; a hit too under LRU; under CLOCK, a referenced
+//! entry that reaches the tail); eviction takes the tail. Every list
+//! operation is O(1).
+
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::slab::{NIL, Slab};
 
 /// No deadline.
 pub(crate) const NEVER: u64 = u64::MAX;
 
+/// The bit of [`Entry::meta`] that says the entry was read since it was
+/// stored or last given a second chance (CLOCK eviction).
+const REFERENCED: u32 = 1 << 31;
+
+/// Longest key an entry holds: the bits of [`Entry::meta`] below `REFERENCED`.
+const MAX_KEY_LEN: usize = (REFERENCED - 1) as usize;
+
 /// One cached entry. Key and value share one allocation.
 pub(crate) struct Entry {
     /// The cache key followed by the value.
     data: Box<[u8]>,
-    key_len: u32,
+    /// The key's length, and the `REFERENCED` bit: atomic, so a hit through
+    /// a shared reference can set the bit while other readers read the key.
+    meta: AtomicU32,
     prev: u32,
     next: u32,
     /// First node of this entry's refs, or `NIL`.
@@ -32,7 +44,7 @@ impl Entry {
         data.extend_from_slice(value);
         Entry {
             data: data.into_boxed_slice(),
-            key_len: u32::try_from(key.len()).expect("keys are shorter than 4 GiB"),
+            meta: AtomicU32::new(key_len(key)),
             prev: NIL,
             next: NIL,
             first_ref: NIL,
@@ -41,12 +53,32 @@ impl Entry {
         }
     }
 
+    fn key_len(&self) -> usize {
+        (self.meta.load(Ordering::Relaxed) & !REFERENCED) as usize
+    }
+
     pub(crate) fn key(&self) -> &[u8] {
-        &self.data[..self.key_len as usize]
+        &self.data[..self.key_len()]
     }
 
     pub(crate) fn value(&self) -> &[u8] {
-        &self.data[self.key_len as usize..]
+        &self.data[self.key_len()..]
+    }
+
+    /// Records a hit for CLOCK eviction. Writes only when the bit is not
+    /// already set, so repeated hits on an entry leave its line shared.
+    pub(crate) fn mark_referenced(&self) {
+        if self.meta.load(Ordering::Relaxed) & REFERENCED == 0 {
+            self.meta.fetch_or(REFERENCED, Ordering::Relaxed);
+        }
+    }
+
+    /// Clears the hit bit and says whether it was set.
+    pub(crate) fn take_referenced(&mut self) -> bool {
+        let meta = self.meta.get_mut();
+        let was = *meta & REFERENCED != 0;
+        *meta &= !REFERENCED;
+        was
     }
 
     /// Key plus value bytes.
@@ -60,7 +92,7 @@ impl Entry {
 
     /// Replaces the value, keeping the key.
     pub(crate) fn set_value(&mut self, value: &[u8]) {
-        let key_len = self.key_len as usize;
+        let key_len = self.key_len();
         if self.data.len() == key_len + value.len() {
             self.data[key_len..].copy_from_slice(value);
         } else {
@@ -70,6 +102,15 @@ impl Entry {
             self.data = data.into_boxed_slice();
         }
     }
+}
+
+/// `key`'s length as [`Entry::meta`] holds it.
+///
+/// # Panics
+/// For a key of 2 GiB or more (Redis keys are at most 512 MiB).
+fn key_len(key: &[u8]) -> u32 {
+    assert!(key.len() <= MAX_KEY_LEN, "keys are shorter than 2 GiB");
+    key.len() as u32
 }
 
 /// The entries, linked most recent first.
@@ -189,5 +230,18 @@ mod tests {
         assert_eq!(entries.tail(), Some(a));
         entries.remove(a);
         assert_eq!(entries.tail(), None);
+    }
+
+    #[test]
+    fn the_referenced_bit_leaves_key_and_value_intact() {
+        let mut entry = Entry::new(b"key", b"value", NEVER);
+        assert!(!entry.take_referenced());
+        entry.mark_referenced();
+        entry.mark_referenced();
+        assert_eq!((entry.key(), entry.value()), (&b"key"[..], &b"value"[..]));
+        assert!(entry.take_referenced());
+        assert!(!entry.take_referenced());
+        entry.set_value(b"longer value");
+        assert_eq!((entry.key(), entry.value()), (&b"key"[..], &b"longer value"[..]));
     }
 }

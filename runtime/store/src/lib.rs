@@ -1,5 +1,5 @@
 //! The default nearcache store: a bounded map from cache keys to values,
-//! with LRU or FIFO eviction, per-entry deadlines, and refs from Redis keys
+//! with LRU, FIFO or CLOCK eviction, per-entry deadlines, and refs from Redis keys
 //! to the entries that read them.
 //!
 //! A pure data structure with no I/O and no clock: time comes in as

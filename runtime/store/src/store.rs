@@ -10,7 +10,7 @@ use crate::expiry::Expiry;
 use crate::refs::Refs;
 use crate::stats::Stats;
 
-/// A bounded map from cache keys to values with LRU or FIFO eviction,
+/// A bounded map from cache keys to values with LRU, FIFO or CLOCK eviction,
 /// per-entry deadlines, and Redis-key refs.
 ///
 /// Its methods are the callbacks of `wit/backend.wit`, whose comments are
@@ -102,10 +102,34 @@ impl Store {
             return None;
         }
         self.stats.hits += 1;
-        if self.config.eviction == Eviction::Lru {
-            self.entries.move_to_front(slot);
+        match self.config.eviction {
+            Eviction::Lru => self.entries.move_to_front(slot),
+            Eviction::Fifo => {}
+            Eviction::Clock => self.entries.get(slot).mark_referenced(),
         }
         Some(self.entries.get(slot).value())
+    }
+
+    /// A hit through a shared reference, for a store that many threads read
+    /// at once: the live value of `key`, as [`get`](Self::get) would return
+    /// it, or `None` when `get` itself must answer: a miss, an expired entry
+    /// (which `get` removes), or LRU eviction (where a hit reorders).
+    ///
+    /// Writes nothing another reader of the same entry would see change but
+    /// the CLOCK mark, and counts nothing: the caller counts the hits it
+    /// serves this way (the counters need `&mut`) and adds them to `hits`.
+    pub fn get_shared(&self, key: &[u8], now_ms: impl FnOnce() -> u64) -> Option<&[u8]> {
+        if self.config.eviction.hit_reorders() {
+            return None;
+        }
+        let entry = self.entries.get(self.find(key)?);
+        if entry.deadline != NEVER && entry.is_expired(now_ms()) {
+            return None;
+        }
+        if self.config.eviction == Eviction::Clock {
+            entry.mark_referenced();
+        }
+        Some(entry.value())
     }
 
     /// Stores `value` under `key`. The entry becomes the most recent under
@@ -230,6 +254,7 @@ impl Store {
                 }
                 entry.set_value(value);
                 entry.deadline = deadline;
+                entry.take_referenced();
                 self.stats.bytes = self.stats.bytes - old_size + size;
                 self.entries.move_to_front(slot);
                 slot
@@ -253,16 +278,24 @@ impl Store {
     }
 
     /// Evicts from the tail until the bounds hold. `keep` (the entry just
-    /// stored, at the head) is never evicted: it fits on its own.
+    /// stored, at the head) is never evicted: it fits on its own. Under
+    /// CLOCK a marked tail is unmarked and moved to the head instead (and
+    /// so is `keep`, should the others all have gone round before it): each
+    /// entry is passed over at most once, so the loop ends.
     fn evict_beyond_bounds(&mut self, keep: u32) {
         let max_bytes = self.config.max_bytes.map_or(u64::MAX, |max| max.get());
         while self.stats.entries > self.config.max_entries.get() || self.stats.bytes > max_bytes {
-            match self.entries.tail() {
-                Some(slot) if slot != keep => {
-                    self.remove(slot);
-                    self.stats.evictions += 1;
+            let Some(slot) = self.entries.tail() else { break };
+            if slot == keep {
+                if self.entries.len() == 1 {
+                    break;
                 }
-                _ => break,
+                self.entries.move_to_front(slot);
+            } else if self.config.eviction == Eviction::Clock && self.entries.get_mut(slot).take_referenced() {
+                self.entries.move_to_front(slot);
+            } else {
+                self.remove(slot);
+                self.stats.evictions += 1;
             }
         }
     }
@@ -346,6 +379,64 @@ mod tests {
         assert_eq!(s.get_with_clock(b"brief", || 9), Some(&b"2"[..]));
         assert_eq!(s.get_with_clock(b"brief", || 10), None);
         assert_eq!(s.stats().expirations, 1);
+    }
+
+    #[test]
+    fn clock_gives_a_read_entry_a_second_chance() {
+        let mut s = store(&[("max-entries", "3"), ("eviction", "clock")]);
+        for key in [&b"a"[..], b"b", b"c"] {
+            s.put(key, b"1", None, 0);
+        }
+        assert!(s.get(b"a", 0).is_some());
+        assert!(s.get_shared(b"b", || 0).is_some());
+        s.put(b"d", b"1", None, 0); // a and b go round; c, never read, goes
+        assert_eq!(s.get(b"c", 0), None);
+        // Going round put a and b behind d, so d, never read, is the tail.
+        s.put(b"e", b"1", None, 0);
+        assert_eq!(s.get(b"d", 0), None);
+        // Going round unmarked a and b: unless read again, they go next.
+        assert!(s.get(b"a", 0).is_some() && s.get(b"b", 0).is_some());
+        s.put(b"f", b"1", None, 0);
+        assert_eq!(s.get(b"e", 0), None);
+        assert!(s.get(b"a", 0).is_some() && s.get(b"b", 0).is_some());
+        assert_eq!(s.stats().evictions, 3);
+    }
+
+    #[test]
+    fn clock_never_evicts_the_entry_just_stored() {
+        // Every other entry marked: all go round, then the new one must not
+        // be the one that goes.
+        let mut s = store(&[("max-entries", "2"), ("eviction", "clock")]);
+        s.put(b"a", b"1", None, 0);
+        s.put(b"b", b"1", None, 0);
+        s.get(b"a", 0);
+        s.get(b"b", 0);
+        s.put(b"c", b"1", None, 0);
+        assert!(s.get(b"c", 0).is_some());
+        assert_eq!(s.stats().entries, 2);
+        let mut s = store(&[("max-bytes", "4"), ("eviction", "clock")]);
+        s.put(b"a", b"1", None, 0);
+        s.get(b"a", 0);
+        s.put(b"b", b"123", None, 0); // only b fits
+        assert_eq!(s.get(b"a", 0), None);
+        assert_eq!(s.get(b"b", 0), Some(&b"123"[..]));
+    }
+
+    #[test]
+    fn a_shared_get_defers_to_get_where_get_would_write() {
+        let mut s = store(&[("eviction", "lru")]);
+        s.put(b"a", b"1", None, 0);
+        assert_eq!(s.get_shared(b"a", || 0), None, "an LRU hit reorders");
+        for eviction in ["fifo", "clock"] {
+            let mut s = store(&[("eviction", eviction)]);
+            s.put(b"a", b"1", None, 0);
+            s.put(b"brief", b"2", Some(10), 0);
+            assert_eq!(s.get_shared(b"a", || panic!("read the clock without a deadline")), Some(&b"1"[..]));
+            assert_eq!(s.get_shared(b"brief", || 9), Some(&b"2"[..]));
+            assert_eq!(s.get_shared(b"brief", || 10), None, "expired");
+            assert_eq!(s.get_shared(b"missing", || 0), None);
+            assert_eq!((s.stats().hits, s.stats().misses, s.stats().entries), (0, 0, 2), "counted nothing");
+        }
     }
 
     #[test]

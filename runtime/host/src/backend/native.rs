@@ -1,16 +1,21 @@
-//! The default store, in process, behind the [`Backend`] trait.
+//! The default store, in process, behind the [`Backend`] trait, and behind
+//! [`SharedBackend`] for hits served through a shared reference.
 
 use std::borrow::Cow;
 
 use nearcache_store::Store;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, SharedBackend};
 use crate::error::BackendError;
+use crate::stats::Striped;
 
 /// [`nearcache_store::Store`] as a [`Backend`]. Never fails but in `init`.
 #[derive(Default)]
 pub struct NativeBackend {
     store: Store,
+    /// Hits served by `get_shared`, which cannot count in the store (its
+    /// counters need `&mut`); striped, as every reading thread bumps it.
+    shared_hits: Striped,
 }
 
 impl NativeBackend {
@@ -27,7 +32,9 @@ impl NativeBackend {
 
 impl Backend for NativeBackend {
     fn init(&mut self, options: &[(String, String)]) -> Result<(), BackendError> {
-        self.store.init(options.iter().map(|(n, v)| (n, v))).map_err(|e| BackendError::Rejected(e.to_string()))
+        self.store.init(options.iter().map(|(n, v)| (n, v))).map_err(|e| BackendError::Rejected(e.to_string()))?;
+        self.shared_hits = Striped::default();
+        Ok(())
     }
 
     fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, BackendError> {
@@ -71,7 +78,9 @@ impl Backend for NativeBackend {
     }
 
     fn stats(&mut self) -> Result<Vec<(String, u64)>, BackendError> {
-        Ok(self.store.stats().to_pairs().iter().map(|&(name, value)| (name.to_owned(), value)).collect())
+        let mut stats = self.store.stats();
+        stats.hits += self.shared_hits.sum();
+        Ok(stats.to_pairs().iter().map(|&(name, value)| (name.to_owned(), value)).collect())
     }
 
     fn sweep(&mut self, now_ms: u64, max: u32) -> Result<u32, BackendError> {
@@ -80,6 +89,19 @@ impl Backend for NativeBackend {
 
     fn destroy(&mut self) -> Result<(), BackendError> {
         self.store.destroy();
+        self.shared_hits = Striped::default();
         Ok(())
+    }
+}
+
+impl SharedBackend for NativeBackend {
+    fn serves_shared_hits(&self) -> bool {
+        !self.store.config().eviction.hit_reorders()
+    }
+
+    fn get_shared(&self, key: &[u8], now_ms: &dyn Fn() -> u64) -> Option<&[u8]> {
+        let value = self.store.get_shared(key, now_ms)?;
+        self.shared_hits.bump();
+        Some(value)
     }
 }

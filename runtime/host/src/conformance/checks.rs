@@ -35,9 +35,11 @@ pub(super) const ALL: &[Check] = &[
     Check { name: "contract/model", run: contract_model },
     Check { name: "reference/lru-order", run: lru_order },
     Check { name: "reference/fifo-order", run: fifo_order },
+    Check { name: "reference/clock-order", run: clock_order },
     Check { name: "reference/max-bytes", run: max_bytes },
     Check { name: "reference/model-lru", run: reference_model_lru },
     Check { name: "reference/model-fifo", run: reference_model_fifo },
+    Check { name: "reference/model-clock", run: reference_model_clock },
 ];
 
 fn owned(options: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -428,6 +430,17 @@ fn fifo_order(factory: Factory<'_>, _: &SuiteOptions) -> CheckResult {
     Ok(())
 }
 
+fn clock_order(factory: Factory<'_>, _: &SuiteOptions) -> CheckResult {
+    let mut backend = fresh_reference(factory, &[("max-entries", "2"), ("eviction", "clock")])?;
+    backend.put(b"a", b"1", None, 0)?;
+    backend.put(b"b", b"2", None, 0)?;
+    get(&mut *backend, b"a", 0)?;
+    backend.put(b"c", b"3", None, 0)?;
+    ensure!(get(&mut *backend, b"b", 0)?.is_none(), "clock kept the entry never read over the one read");
+    ensure!(get(&mut *backend, b"a", 0)?.is_some(), "clock evicted the entry that was read");
+    Ok(())
+}
+
 fn max_bytes(factory: Factory<'_>, _: &SuiteOptions) -> CheckResult {
     let mut backend = fresh_reference(factory, &[("max-entries", "100"), ("max-bytes", "10")])?;
     backend.put(b"k1", b"123456", None, 0)?;
@@ -446,6 +459,10 @@ fn reference_model_lru(factory: Factory<'_>, options: &SuiteOptions) -> CheckRes
 
 fn reference_model_fifo(factory: Factory<'_>, options: &SuiteOptions) -> CheckResult {
     reference_model(factory, options, Eviction::Fifo)
+}
+
+fn reference_model_clock(factory: Factory<'_>, options: &SuiteOptions) -> CheckResult {
+    reference_model(factory, options, Eviction::Clock)
 }
 
 fn reference_model(factory: Factory<'_>, options: &SuiteOptions, eviction: Eviction) -> CheckResult {

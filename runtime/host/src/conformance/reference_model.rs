@@ -11,6 +11,8 @@ struct Entry {
     /// Orders equal deadlines for sweep: the put that set the deadline.
     seq: u64,
     refs: Vec<Vec<u8>>,
+    /// Read since stored or since it last went round (CLOCK).
+    referenced: bool,
 }
 
 impl Entry {
@@ -68,6 +70,10 @@ impl ReferenceModel {
                 0
             }
             Eviction::Fifo => index,
+            Eviction::Clock => {
+                self.entries[index].referenced = true;
+                index
+            }
         };
         Some(self.entries[index].value.clone())
     }
@@ -96,13 +102,23 @@ impl ReferenceModel {
         {
             refs.push(redis_key.to_vec());
         }
-        self.entries.insert(0, Entry { key: key.to_vec(), value: value.to_vec(), deadline, seq, refs });
+        self.entries
+            .insert(0, Entry { key: key.to_vec(), value: value.to_vec(), deadline, seq, refs, referenced: false });
         self.stats.entries += 1;
         self.stats.bytes += size;
         self.stats.stores += 1;
         let max_bytes = self.max_bytes.unwrap_or(u64::MAX);
         while (self.stats.entries > self.max_entries || self.stats.bytes > max_bytes) && self.entries.len() > 1 {
-            self.remove_at(self.entries.len() - 1);
+            let last = self.entries.len() - 1;
+            // The entry just stored is never evicted; under CLOCK a read
+            // entry goes round once, unmarked, instead.
+            let spared = self.entries[last].key == key;
+            if spared || std::mem::take(&mut self.entries[last].referenced) {
+                let entry = self.entries.remove(last);
+                self.entries.insert(0, entry);
+                continue;
+            }
+            self.remove_at(last);
             self.stats.evictions += 1;
         }
     }
