@@ -1,7 +1,8 @@
 //! The backend split into shards by Redis key, each behind its own lock.
 //!
-//! A Store (wasm) or a `&mut` store (native) serves one call at a time, so
-//! concurrency comes from shards. The shard of an entry is chosen by the
+//! A Store (wasm) or a `&mut` store (native) serves one call at a time
+//! (native hits under FIFO or CLOCK aside, below), so concurrency comes
+//! from shards. The shard of an entry is chosen by the
 //! first Redis key it reads, so every entry of a key lives in one shard and
 //! an invalidation of that key visits one shard. An entry that reads several
 //! keys (SINTER a b) lives in its first key's shard, which is then marked:
