@@ -132,8 +132,9 @@ impl Store {
         Some(entry.value())
     }
 
-    /// Stores `value` under `key`. The entry becomes the most recent under
-    /// either policy. An entry larger than `max-bytes` is not stored.
+    /// Stores `value` under `key`. The entry becomes the most recent, and
+    /// unmarked under CLOCK, whatever the policy. An entry larger than
+    /// `max-bytes` is not stored.
     pub fn put(&mut self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, now_ms: u64) {
         self.store(key, value, ttl_ms, now_ms);
     }
