@@ -408,34 +408,33 @@ fn contract_model(factory: Factory<'_>, options: &SuiteOptions) -> CheckResult {
     })
 }
 
-fn lru_order(factory: Factory<'_>, _: &SuiteOptions) -> CheckResult {
-    let mut backend = fresh_reference(factory, &[("max-entries", "2"), ("eviction", "lru")])?;
+/// Two slots under `policy`: puts `a` and `b`, reads `a`, then puts `c`,
+/// so one of `a` and `b` has been evicted; which one the policy decides.
+fn read_first_then_overflow(factory: Factory<'_>, policy: &str) -> Result<Box<dyn Backend>, Failure> {
+    let mut backend = fresh_reference(factory, &[("max-entries", "2"), ("eviction", policy)])?;
     backend.put(b"a", b"1", None, 0)?;
     backend.put(b"b", b"2", None, 0)?;
     get(&mut *backend, b"a", 0)?;
     backend.put(b"c", b"3", None, 0)?;
+    Ok(backend)
+}
+
+fn lru_order(factory: Factory<'_>, _: &SuiteOptions) -> CheckResult {
+    let mut backend = read_first_then_overflow(factory, "lru")?;
     ensure!(get(&mut *backend, b"b", 0)?.is_none(), "lru kept the least recently used entry");
     ensure!(get(&mut *backend, b"a", 0)?.is_some(), "lru evicted an entry that was just read");
     Ok(())
 }
 
 fn fifo_order(factory: Factory<'_>, _: &SuiteOptions) -> CheckResult {
-    let mut backend = fresh_reference(factory, &[("max-entries", "2"), ("eviction", "fifo")])?;
-    backend.put(b"a", b"1", None, 0)?;
-    backend.put(b"b", b"2", None, 0)?;
-    get(&mut *backend, b"a", 0)?;
-    backend.put(b"c", b"3", None, 0)?;
+    let mut backend = read_first_then_overflow(factory, "fifo")?;
     ensure!(get(&mut *backend, b"a", 0)?.is_none(), "fifo kept the first entry because it was read");
     ensure!(get(&mut *backend, b"b", 0)?.is_some(), "fifo evicted the second entry");
     Ok(())
 }
 
 fn clock_order(factory: Factory<'_>, _: &SuiteOptions) -> CheckResult {
-    let mut backend = fresh_reference(factory, &[("max-entries", "2"), ("eviction", "clock")])?;
-    backend.put(b"a", b"1", None, 0)?;
-    backend.put(b"b", b"2", None, 0)?;
-    get(&mut *backend, b"a", 0)?;
-    backend.put(b"c", b"3", None, 0)?;
+    let mut backend = read_first_then_overflow(factory, "clock")?;
     ensure!(get(&mut *backend, b"b", 0)?.is_none(), "clock kept the entry never read over the one read");
     ensure!(get(&mut *backend, b"a", 0)?.is_some(), "clock evicted the entry that was read");
     Ok(())
