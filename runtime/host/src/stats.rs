@@ -20,8 +20,13 @@ pub(crate) struct Counters {
     pub(crate) redirected_reads: AtomicU64,
 }
 
-/// Cells of a [`Striped`] counter.
-const STRIPES: usize = 8;
+/// Cells of a [`Striped`] counter that one thread each owns: the first
+/// threads to bump any striped counter (a runtime's workers, in practice).
+const OWNED_CELLS: usize = 16;
+
+/// Cells of a [`Striped`] counter that the threads after those share,
+/// taking them in turn.
+const SHARED_CELLS: usize = 4;
 
 /// One cell of a [`Striped`] counter, alone on its cache line (two lines:
 /// the prefetcher pulls lines in pairs).
@@ -31,24 +36,61 @@ struct Cell(AtomicU64);
 
 /// A counter that threads bump at once without taking turns owning one
 /// cache line: each thread bumps its own cell; a read sums them.
+///
+/// A thread that owns its cell, as the first [`OWNED_CELLS`] threads do,
+/// bumps it with a load and a store: no other thread writes that cell, so
+/// no locked read-modify-write is needed, and a hit, which bumps two of
+/// these, then costs no more atomic read-modify-writes than its shard's
+/// lock takes. Later threads share the remaining cells and add atomically.
 #[derive(Default)]
 pub(crate) struct Striped {
-    cells: [Cell; STRIPES],
+    cells: [Cell; OWNED_CELLS + SHARED_CELLS],
 }
 
-/// Hands each thread its cell of every [`Striped`] counter, in turn.
+/// This thread's cell of every [`Striped`] counter.
+#[derive(Clone, Copy)]
+struct Stripe {
+    cell: usize,
+    /// Whether this thread is the only one that writes `cell`.
+    owned: bool,
+}
+
+impl Stripe {
+    /// The next thread's cell.
+    fn claim() -> Stripe {
+        Stripe::nth(NEXT_STRIPE.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The cell of the `n`th thread to claim one: an owned one while they
+    /// last, then a shared one. Owned cells are never handed out again, not
+    /// even after their thread exits, so no two threads ever own one cell.
+    fn nth(n: usize) -> Stripe {
+        if n < OWNED_CELLS {
+            Stripe { cell: n, owned: true }
+        } else {
+            Stripe { cell: OWNED_CELLS + n % SHARED_CELLS, owned: false }
+        }
+    }
+}
+
+/// How many threads have claimed a [`Stripe`].
 static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// This thread's cell.
-    static STRIPE: usize = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES;
+    static STRIPE: Stripe = Stripe::claim();
 }
 
 impl Striped {
     /// Adds one, in this thread's cell.
     pub(crate) fn bump(&self) {
         let stripe = STRIPE.with(|stripe| *stripe);
-        self.cells[stripe].0.fetch_add(1, Ordering::Relaxed);
+        let cell = &self.cells[stripe.cell].0;
+        if stripe.owned {
+            cell.store(cell.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        } else {
+            cell.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// The total.
@@ -179,13 +221,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_cell_is_owned_by_two_threads_nor_written_by_a_thread_that_does_not_own_it() {
+        let stripes: Vec<Stripe> = (0..10 * (OWNED_CELLS + SHARED_CELLS)).map(Stripe::nth).collect();
+        let owned: Vec<usize> = stripes.iter().filter(|s| s.owned).map(|s| s.cell).collect();
+        assert_eq!(owned, (0..OWNED_CELLS).collect::<Vec<_>>(), "each owned cell handed out once");
+        for stripe in stripes.iter().filter(|s| !s.owned) {
+            assert!((OWNED_CELLS..OWNED_CELLS + SHARED_CELLS).contains(&stripe.cell), "{}", stripe.cell);
+        }
+    }
+
+    /// More threads than there are owned cells, bumping at once.
+    #[test]
     fn a_striped_counter_sums_every_threads_bumps() {
         let counter = Striped::default();
+        let threads = OWNED_CELLS + 2 * SHARED_CELLS + 3;
+        let start = std::sync::Barrier::new(threads);
         std::thread::scope(|scope| {
-            for _ in 0..(STRIPES + 3) {
-                scope.spawn(|| (0..1_000).for_each(|_| counter.bump()));
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    start.wait();
+                    (0..500_000).for_each(|_| counter.bump());
+                });
             }
         });
-        assert_eq!(counter.sum(), (STRIPES as u64 + 3) * 1_000);
+        assert_eq!(counter.sum(), threads as u64 * 500_000);
     }
 }
