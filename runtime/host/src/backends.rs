@@ -70,6 +70,7 @@ impl Published {
 
     /// Runs `f` on the serving backend, seen through this thread's cached
     /// view: the hit path.
+    #[inline]
     pub(crate) fn with_serving<R>(&self, f: impl FnOnce(&Shards) -> R) -> R {
         VIEW.with(|view| {
             // Taken already only if `f` re-entered the hit path (a backend

@@ -820,6 +820,7 @@ impl Inner {
     }
 
     /// `GET key` from the backend alone: `None` if it must go to Redis.
+    #[inline]
     fn get_hit(&self, key: &[u8]) -> Result<Option<Value>, Error> {
         if !self.connected.load(Ordering::Acquire) && self.links.load().for_key(key).is_none() {
             return Err(Error::Disconnected);
@@ -998,6 +999,7 @@ impl Inner {
     /// the backend holds one live at `now_ms` (read only for an entry with a
     /// deadline). Bytes this host never stored are dropped and counted,
     /// never served.
+    #[inline]
     fn lookup(&self, first_key: &[u8], cache_key: &[u8], now_ms: &dyn Fn() -> u64) -> Option<Value> {
         self.backends.with_serving(|shards| {
             let shard = shards.index(first_key);

@@ -236,6 +236,7 @@ const GET_PREFIX: &[u8] = b"\x03\0\0\0GET";
 /// Calls `f` with the cache key of `GET key` (the bytes of
 /// [`get_cache_key`]), built in a stack buffer when the key is short, so a
 /// hit allocates nothing for it.
+#[inline]
 pub(crate) fn with_get_cache_key<R>(key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
     let Some(len) = u32::try_from(key.len()).ok().filter(|_| key.len() <= STACK_KEY_MAX) else {
         return f(&get_cache_key(key));

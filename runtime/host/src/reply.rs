@@ -136,6 +136,7 @@ pub(crate) fn decode_owned(mut bytes: Vec<u8>) -> Option<Value> {
 
 /// As [`decode`], for bytes lent by a backend or owned: the payload of a
 /// bulk string is copied once from lent bytes, and kept in place in owned ones.
+#[inline]
 pub(crate) fn decode_lent(bytes: Cow<'_, [u8]>) -> Option<Value> {
     match bytes {
         Cow::Borrowed(bytes) => match bulk_payload(bytes) {
@@ -148,6 +149,7 @@ pub(crate) fn decode_lent(bytes: Cow<'_, [u8]>) -> Option<Value> {
 
 /// The payload of a well-formed encoded bulk string, the commonest reply,
 /// found without the general decoder; `None` for anything else.
+#[inline]
 fn bulk_payload(bytes: &[u8]) -> Option<&[u8]> {
     let (&BULK, rest) = bytes.split_first()? else { return None };
     let (len, payload) = rest.split_first_chunk::<4>()?;

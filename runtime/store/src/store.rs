@@ -118,6 +118,7 @@ impl Store {
     /// Writes nothing another reader of the same entry would see change but
     /// the CLOCK mark, and counts nothing: the caller counts the hits it
     /// serves this way (the counters need `&mut`) and adds them to `hits`.
+    #[inline]
     pub fn get_shared(&self, key: &[u8], now_ms: impl FnOnce() -> u64) -> Option<&[u8]> {
         if self.config.eviction.hit_reorders() {
             return None;
@@ -224,6 +225,7 @@ impl Store {
         self.refs.redis_keys()
     }
 
+    #[inline]
     fn find(&self, key: &[u8]) -> Option<u32> {
         let hash = self.hasher.hash_one(key);
         self.index.find(hash, |&slot| self.entries.get(slot).key() == key).copied()
