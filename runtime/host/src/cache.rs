@@ -820,6 +820,11 @@ impl Inner {
     }
 
     /// `GET key` from the backend alone: `None` if it must go to Redis.
+    ///
+    /// Inlined, as are the helpers of the lookup under it: out of line, a
+    /// hit took 15 to 20 % longer for 4 % more instructions, likeliest
+    /// because each layer returned an `Option<Value>` through memory
+    /// (BENCHMARKS.md, 2026-12-06).
     #[inline]
     fn get_hit(&self, key: &[u8]) -> Result<Option<Value>, Error> {
         if !self.connected.load(Ordering::Acquire) && self.links.load().for_key(key).is_none() {
