@@ -439,6 +439,11 @@ async fn bad_input_is_a_clear_error() {
         cache_error(&cache, &["LLEN", "l"]).await,
         "`LLEN` is cacheable but not enabled in this cache's command list"
     );
+    // `get` is GET: narrowed out, it is refused as `cached` refuses it.
+    assert_eq!(
+        cache.get("k").await.unwrap_err().to_string(),
+        "`GET` is cacheable but not enabled in this cache's command list"
+    );
     let multi = cache.command(&redis::cmd("MULTI")).await.unwrap_err().to_string();
     assert_eq!(
         multi,

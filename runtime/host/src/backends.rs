@@ -76,12 +76,20 @@ impl Published {
             // Taken already only if `f` re-entered the hit path (a backend
             // cannot, but nothing here depends on that).
             let Ok(mut view) = view.try_borrow_mut() else { return f(&self.load().serving) };
-            if view.as_ref().is_some_and(|cached| !std::ptr::eq(cached.arc_swap(), &*self.current)) {
-                *view = None;
-            }
-            let cached = view.get_or_insert_with(|| ThreadView::new(Arc::clone(&self.current)));
+            let cached = match &mut *view {
+                Some(cached) if std::ptr::eq(cached.arc_swap(), &*self.current) => cached,
+                other => self.view_on_this_thread(other),
+            };
             f(&cached.load().serving)
         })
+    }
+
+    /// Makes this cache the one whose view `view` holds, replacing another
+    /// cache's: out of line, so the hit path stays small enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn view_on_this_thread<'v>(&self, view: &'v mut Option<ThreadView>) -> &'v mut ThreadView {
+        view.insert(ThreadView::new(Arc::clone(&self.current)))
     }
 }
 

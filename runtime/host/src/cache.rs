@@ -105,6 +105,9 @@ pub(crate) struct Inner {
     timeouts: Timeouts,
     max_backoff: Duration,
     policy: Policy,
+    /// Whether the policy allows GET, known once so that a hit does not
+    /// search the command list.
+    get_cached: bool,
     /// The backend serving now, and any others that must see every
     /// invalidation meanwhile; replaced whole by a reload.
     backends: Published,
@@ -177,13 +180,6 @@ impl Drop for Inner {
     }
 }
 
-/// Whether a batch of reads still has to look in the backend.
-#[derive(Clone, Copy)]
-enum Lookup {
-    Backend,
-    Done,
-}
-
 /// One read of a batch, and how it proceeds after missing.
 enum Plan<'a> {
     Hit(Value),
@@ -231,6 +227,7 @@ impl Cache {
             tracking,
             timeouts,
             max_backoff,
+            get_cached: policy.allows("GET"),
             policy,
             backends: Published::new(Backends { serving: Arc::new(shards), others: Vec::new() }),
             recent: (warm_reloads > 0).then(|| Mutex::new(RecentReads::new(warm_reloads))),
@@ -266,14 +263,19 @@ impl Cache {
     /// `GET key`, cached.
     pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Value, Error> {
         let key = key.as_ref();
-        // The hot path: a hit costs one lookup and no batch bookkeeping.
+        // The hot path: a hit on a bulk string costs one lookup and no
+        // batch bookkeeping. Anything else (a miss, a cached nil, no
+        // connection, GET not cached) takes the general path, which looks
+        // again and answers as `cached` would.
         crate::coop::spend_on_hit().await;
-        if let Some(value) = self.inner.get_hit(key)? {
-            return Ok(value);
+        if let Some(payload) = self.inner.get_bulk_hit(key) {
+            return Ok(Value::BulkString(payload.into_vec()));
         }
+        let read = ReadCommand::get(key.to_vec());
+        self.inner.policy.check(&read)?;
         // Boxed: the miss path's future is large, and a hit should not pay
         // for moving it.
-        Ok(Box::pin(self.inner.read(vec![ReadCommand::get(key.to_vec())], Lookup::Done)).await?.remove(0))
+        Ok(Box::pin(self.inner.read(vec![read])).await?.remove(0))
     }
 
     /// `GET` of each key, each its own entry: hits are answered locally and
@@ -283,7 +285,7 @@ impl Cache {
         if let Some(read) = reads.first() {
             self.inner.policy.check(read)?;
         }
-        self.inner.read(reads, Lookup::Backend).await
+        self.inner.read(reads).await
     }
 
     /// An allowlisted read command, cached. Anything else is refused with
@@ -291,7 +293,7 @@ impl Cache {
     pub async fn cached(&self, command: &redis::Cmd) -> Result<Value, Error> {
         let read = ReadCommand::parse(parts_of(command))?;
         self.inner.policy.check(&read)?;
-        Ok(self.inner.read(vec![read], Lookup::Backend).await?.remove(0))
+        Ok(self.inner.read(vec![read]).await?.remove(0))
     }
 
     /// `SET key value`; this cache's entries of `key` are dropped.
@@ -819,32 +821,38 @@ impl Inner {
         result
     }
 
-    /// `GET key` from the backend alone: `None` if it must go to Redis.
+    /// The payload of `GET key` if the backend holds it as a bulk string,
+    /// the commonest hit; `None` for anything else, including a miss, a
+    /// cached nil, a lost connection, and GET not being cached at all.
     ///
-    /// Inlined, as are the helpers of the lookup under it: out of line, a
-    /// hit took 15 to 20 % longer for 4 % more instructions, likeliest
-    /// because each layer returned an `Option<Value>` through memory
-    /// (BENCHMARKS.md, 2026-12-06).
+    /// It returns the payload as a `Box<[u8]>`, which fits in two
+    /// registers, and is inlined, as are the helpers of the lookup under it.
+    /// Each layer used to return an `Option<Value>` through memory, and
+    /// those copies, written and read back at other widths, cost a quarter of
+    /// a hit's time (BENCHMARKS.md, 2026-12-07).
     #[inline]
-    fn get_hit(&self, key: &[u8]) -> Result<Option<Value>, Error> {
+    fn get_bulk_hit(&self, key: &[u8]) -> Option<Box<[u8]>> {
         if !self.connected.load(Ordering::Acquire) && self.links.load().for_key(key).is_none() {
-            return Err(Error::Disconnected);
+            return None;
         }
-        if !self.policy.allows("GET") || !self.tracking.covers(key) {
-            return Ok(None);
+        if !self.get_cached || !self.tracking.covers(key) {
+            return None;
         }
         let now_ms = || self.clock.now_ms();
-        let value = crate::command::with_get_cache_key(key, |cache_key| self.lookup(key, cache_key, &now_ms));
-        if value.is_some() {
+        let payload = crate::command::with_get_cache_key(key, |cache_key| {
+            self.backends.with_serving(|shards| {
+                shards.get(shards.index(key), cache_key, &now_ms, |bytes| reply::bulk_payload(&bytes).map(Box::from))
+            })
+        });
+        if payload.is_some() {
             self.counters.hits.bump();
         }
-        Ok(value)
+        payload
     }
 
     /// Answers a batch of reads: hits locally, misses in one round trip to
-    /// each node they live on. With [`Lookup::Done`] the caller already
-    /// missed in the backend.
-    async fn read(&self, reads: Vec<ReadCommand>, lookup: Lookup) -> Result<Vec<Value>, Error> {
+    /// each node they live on.
+    async fn read(&self, reads: Vec<ReadCommand>) -> Result<Vec<Value>, Error> {
         // A hit completes without waiting on anything; spending the task's
         // cooperative budget makes a loop of hits yield now and then rather
         // than starve the connection's driver and timers on its thread.
@@ -852,7 +860,7 @@ impl Inner {
         // A read that loaded the links just before a loss or a slot move
         // starts again on the new ones.
         for _ in 0..3 {
-            if let Some(values) = self.read_on(&self.links.load_full(), &reads, lookup).await? {
+            if let Some(values) = self.read_on(&self.links.load_full(), &reads).await? {
                 return Ok(values);
             }
         }
@@ -861,7 +869,7 @@ impl Inner {
 
     /// [`read`](Inner::read) on the connections of `links`; `None` if they
     /// were replaced before the reads could begin.
-    async fn read_on(&self, links: &Links, reads: &[ReadCommand], lookup: Lookup) -> Result<Option<Vec<Value>>, Error> {
+    async fn read_on(&self, links: &Links, reads: &[ReadCommand]) -> Result<Option<Vec<Value>>, Error> {
         if !self.connected.load(Ordering::Acquire) && reads.iter().any(|read| links.for_key(read.first_key()).is_none())
         {
             return Err(Error::Disconnected);
@@ -875,9 +883,7 @@ impl Inner {
                 plans.push(Some(Plan::Uncached));
                 continue;
             }
-            if let Lookup::Backend = lookup
-                && let Some(value) = self.lookup(read.first_key(), cache_key, &|| now_ms)
-            {
+            if let Some(value) = self.lookup(read.first_key(), cache_key, &|| now_ms) {
                 self.counters.hits.bump();
                 plans.push(Some(Plan::Hit(value)));
                 continue;
@@ -1008,7 +1014,7 @@ impl Inner {
     fn lookup(&self, first_key: &[u8], cache_key: &[u8], now_ms: &dyn Fn() -> u64) -> Option<Value> {
         self.backends.with_serving(|shards| {
             let shard = shards.index(first_key);
-            let value = shards.get(shard, cache_key, now_ms, reply::decode_lent)?;
+            let value = shards.get(shard, cache_key, now_ms, |bytes| Some(reply::decode_lent(bytes)))?;
             if value.is_none() {
                 Counters::bump(&self.counters.corrupt_values);
                 shards.remove(shard, cache_key);
@@ -1101,7 +1107,7 @@ impl Inner {
         match outcome {
             Some(result) => result,
             // The leader was cancelled or failed before sending anything.
-            None => Box::pin(self.read(vec![read.clone()], Lookup::Backend)).await.map(|mut v| v.remove(0)),
+            None => Box::pin(self.read(vec![read.clone()])).await.map(|mut v| v.remove(0)),
         }
     }
 }

@@ -150,7 +150,7 @@ pub(crate) fn decode_lent(bytes: Cow<'_, [u8]>) -> Option<Value> {
 /// The payload of a well-formed encoded bulk string, the commonest reply,
 /// found without the general decoder; `None` for anything else.
 #[inline]
-fn bulk_payload(bytes: &[u8]) -> Option<&[u8]> {
+pub(crate) fn bulk_payload(bytes: &[u8]) -> Option<&[u8]> {
     let (&BULK, rest) = bytes.split_first()? else { return None };
     let (len, payload) = rest.split_first_chunk::<4>()?;
     (u32::from_le_bytes(*len) as usize == payload.len()).then_some(payload)

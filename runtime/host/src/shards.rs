@@ -218,24 +218,38 @@ impl Shards {
 
     /// The cached bytes of `cache_key`, looked up in shard `index` and
     /// handed to `read` under the shard's lock, lent by a backend that can
-    /// lend them, so the caller copies them once. `now_ms` is read only if
-    /// the backend needs the time.
+    /// lend them, so the caller copies them once; `None` on a miss or if
+    /// `read` returns `None`. `now_ms` is read only if the backend needs
+    /// the time.
+    #[inline]
     pub(crate) fn get<T>(
         &self,
         index: usize,
         cache_key: &[u8],
         now_ms: &dyn Fn() -> u64,
-        read: impl FnOnce(Cow<'_, [u8]>) -> T,
+        read: impl FnOnce(Cow<'_, [u8]>) -> Option<T>,
     ) -> Option<T> {
         if let Locked::Shared(lock) = &self.shards[index] {
             let shard = lock.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(bytes) = shard.get_shared(cache_key, now_ms) {
-                return Some(read(Cow::Borrowed(bytes)));
+                return read(Cow::Borrowed(bytes));
             }
         }
+        self.get_exclusive(index, cache_key, now_ms, read)
+    }
+
+    /// [`get`](Shards::get) under the shard's exclusive lock: every
+    /// backend's path but the shared hit.
+    fn get_exclusive<T>(
+        &self,
+        index: usize,
+        cache_key: &[u8],
+        now_ms: &dyn Fn() -> u64,
+        read: impl FnOnce(Cow<'_, [u8]>) -> Option<T>,
+    ) -> Option<T> {
         let mut shard = self.lock(index);
         match shard.get_borrowed(cache_key, now_ms) {
-            Ok(bytes) => bytes.map(read),
+            Ok(bytes) => bytes.and_then(read),
             Err(error) => {
                 drop(shard);
                 self.record(error);
@@ -418,7 +432,7 @@ mod tests {
         let keys = vec![b"k".to_vec()];
         shards.put(b"GET k", &keys, b"v", None, 0);
         let index = shards.index(b"k");
-        let get = || shards.get(index, b"GET k", &|| 0, |bytes| bytes.into_owned());
+        let get = || shards.get(index, b"GET k", &|| 0, |bytes| Some(bytes.into_owned()));
         assert_eq!(get(), Some(b"v".to_vec()));
         assert_eq!(get(), Some(b"v".to_vec()));
         shards.invalidate_refs(&keys);
@@ -446,7 +460,7 @@ mod tests {
                         }
                         // The value names its round; an invalidation of round
                         // n has returned once `round` is past n.
-                        if let Some(value) = shards.get(0, b"GET k", &|| 0, |bytes| bytes.into_owned()) {
+                        if let Some(value) = shards.get(0, b"GET k", &|| 0, |bytes| Some(bytes.into_owned())) {
                             let stored: usize = String::from_utf8(value).unwrap().parse().unwrap();
                             assert!(stored >= invalidated, "read round {stored}'s value after its invalidation");
                         }

@@ -53,20 +53,24 @@ impl Entry {
         }
     }
 
+    #[inline]
     fn key_len(&self) -> usize {
         (self.meta.load(Ordering::Relaxed) & !REFERENCED) as usize
     }
 
+    #[inline]
     pub(crate) fn key(&self) -> &[u8] {
         &self.data[..self.key_len()]
     }
 
+    #[inline]
     pub(crate) fn value(&self) -> &[u8] {
         &self.data[self.key_len()..]
     }
 
     /// Records a hit for CLOCK eviction. Writes only when the bit is not
     /// already set, so repeated hits on an entry leave its line shared.
+    #[inline]
     pub(crate) fn mark_referenced(&self) {
         if self.meta.load(Ordering::Relaxed) & REFERENCED == 0 {
             self.meta.fetch_or(REFERENCED, Ordering::Relaxed);
@@ -86,6 +90,7 @@ impl Entry {
         self.data.len() as u64
     }
 
+    #[inline]
     pub(crate) fn is_expired(&self, now_ms: u64) -> bool {
         self.deadline <= now_ms
     }
@@ -129,6 +134,7 @@ impl Entries {
         self.slab.len()
     }
 
+    #[inline]
     pub(crate) fn get(&self, slot: u32) -> &Entry {
         self.slab.get(slot)
     }

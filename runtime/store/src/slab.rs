@@ -63,6 +63,7 @@ impl<T> Slab<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn get(&self, index: u32) -> &T {
         match &self.slots[index as usize] {
             Slot::Occupied(value) => value,

@@ -40,6 +40,7 @@ impl Tracking {
     }
 
     /// Whether Redis will report changes to `key` once it is read.
+    #[inline]
     pub(crate) fn covers(&self, key: &[u8]) -> bool {
         match self {
             Tracking::Broadcast { prefixes } => prefixes.is_empty() || prefixes.iter().any(|p| key.starts_with(p)),
