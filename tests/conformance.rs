@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use nearcache::conformance::{self, Outcome, SuiteOptions, Verdict};
 use nearcache::wasm::{Limits, WasmEngine, WasmFactory};
-use nearcache::{Backend, BackendError, BackendFactory, NativeBackend, SharedBackend};
+use nearcache::{Backend, BackendError, BackendFactory, NativeBackend};
 use nearcache_tests::{conformance_cases, guests};
 
 /// Reference backends must pass every check: nothing failed, nothing skipped.

@@ -106,26 +106,6 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
 }
 
-/// A backend that can also answer hits through a shared reference, so that
-/// the threads of a cache read one instance at once, behind a read lock,
-/// instead of taking turns: a hit that writes nothing shared does not move
-/// cache lines between cores.
-///
-/// The cache calls [`get_shared`](SharedBackend::get_shared) first and,
-/// when it returns `None`, the exclusive [`Backend::get_borrowed`], which
-/// then answers exactly as the contract says (and counts the miss, removes
-/// the expired entry, reorders under LRU).
-pub trait SharedBackend: Backend + Sync {
-    /// Whether [`get_shared`](SharedBackend::get_shared) can answer hits
-    /// with the options given to `init`; asked after `init`. When it is
-    /// false, the instance is only ever called exclusively.
-    fn serves_shared_hits(&self) -> bool;
-    /// The live value of `key`, if `get` would return it and can be
-    /// answered without exclusive access; `None` otherwise. The hit counts
-    /// in `stats` as a `get` hit does.
-    fn get_shared(&self, key: &[u8], now_ms: &dyn Fn() -> u64) -> Option<&[u8]>;
-}
-
 /// Makes backend instances: one per shard, and fresh ones to replace
 /// instances that failed. Instances come uninitialized; the caller inits them.
 pub trait BackendFactory: Send + Sync {
@@ -133,10 +113,12 @@ pub trait BackendFactory: Send + Sync {
     fn name(&self) -> String;
     /// A new, uninitialized instance.
     fn make(&self) -> Result<Box<dyn Backend>, BackendError>;
-    /// A new, uninitialized instance that can also answer hits through a
-    /// shared reference, if this factory makes such backends; the default
-    /// makes none, and the cache calls [`make`](BackendFactory::make).
-    fn make_shared(&self) -> Option<Result<Box<dyn SharedBackend>, BackendError>> {
+    /// A new, uninitialized native store, if this factory makes the
+    /// native store: the cache then holds it without a `Box<dyn Backend>`
+    /// and, under FIFO or CLOCK eviction, serves its hits through a shared
+    /// reference behind a read lock. The default makes none, and the cache
+    /// calls [`make`](BackendFactory::make).
+    fn make_native(&self) -> Option<NativeBackend> {
         None
     }
 }
@@ -154,7 +136,7 @@ impl BackendFactory for NativeFactory {
         Ok(Box::new(NativeBackend::new()))
     }
 
-    fn make_shared(&self) -> Option<Result<Box<dyn SharedBackend>, BackendError>> {
-        Some(Ok(Box::new(NativeBackend::new())))
+    fn make_native(&self) -> Option<NativeBackend> {
+        Some(NativeBackend::new())
     }
 }

@@ -55,7 +55,7 @@ pub mod wasm;
 #[cfg(feature = "watch")]
 pub mod watch;
 
-pub use backend::{Backend, BackendFactory, NativeBackend, NativeFactory, SharedBackend};
+pub use backend::{Backend, BackendFactory, NativeBackend, NativeFactory};
 pub use builder::{CacheBuilder, masked_url};
 pub use cache::Cache;
 pub use command::{ReadCommand, cacheable_commands};

@@ -13,16 +13,19 @@
 //! the instance lost its entries, so a failed get is a miss, a failed put a
 //! skipped fill, and a failed invalidate leaves nothing stale behind.
 //!
-//! A shard whose backend can answer hits through a shared reference
-//! ([`SharedBackend`], the native store under FIFO or CLOCK eviction) sits
-//! behind a [`ShardedLock`], whose read side each thread takes on its own
-//! cache line: hits on one shard from many threads write nothing shared.
-//! Every other call, and every call of any other backend, is exclusive.
+//! A shard of the native store under FIFO or CLOCK eviction, which can
+//! answer hits through a shared reference, sits behind a [`ShardedLock`],
+//! whose read side each thread takes on its own cache line: hits on one
+//! shard from many threads write nothing shared. It holds the store itself,
+//! not a `Box<dyn Backend>`, so a hit is one inlined path down to the
+//! store's table. Every other call, and every call of any other backend, is
+//! exclusive.
 //!
 //! Retiring the shards (when the cache drops them or a reload replaces
 //! them) destroys each instance under its lock, after any call in flight,
-//! and leaves a [`Retired`] stand-in that holds nothing: a caller that still
-//! has the old shards in hand misses, and its fill is dropped.
+//! and leaves nothing in its place, which behaves as a [`Retired`]
+//! backend: a caller that still has the old shards in hand misses, and its
+//! fill is dropped.
 
 use std::borrow::Cow;
 use std::hash::BuildHasher;
@@ -33,7 +36,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use crossbeam_utils::sync::{ShardedLock, ShardedLockWriteGuard};
 use hashbrown::DefaultHashBuilder;
 
-use crate::backend::{Backend, BackendFactory, SharedBackend};
+use crate::backend::{Backend, BackendFactory, NativeBackend};
 use crate::error::BackendError;
 
 /// A shard: a backend instance behind its lock.
@@ -43,9 +46,10 @@ enum Locked {
     /// otherwise share a line, and threads hitting different shards would
     /// take turns owning it.
     Exclusive(Padded<Mutex<Box<dyn Backend>>>),
-    /// Hits through the read side, everything else through the write side.
-    /// A `ShardedLock` keeps each of its read locks on its own lines.
-    Shared(ShardedLock<Box<dyn SharedBackend>>),
+    /// The native store, serving hits through the read side and everything
+    /// else through the write side; `None` once retired. A `ShardedLock`
+    /// keeps each of its read locks on its own lines.
+    Native(ShardedLock<Option<NativeBackend>>),
 }
 
 /// A value alone on its cache lines.
@@ -55,7 +59,9 @@ struct Padded<T>(T);
 /// Exclusive access to a shard's backend, whichever its lock.
 enum Guard<'a> {
     Exclusive(MutexGuard<'a, Box<dyn Backend>>),
-    Shared(ShardedLockWriteGuard<'a, Box<dyn SharedBackend>>),
+    /// The native store's write side, and what stands in for the store
+    /// once it is retired.
+    Native(ShardedLockWriteGuard<'a, Option<NativeBackend>>, Retired),
 }
 
 impl Deref for Guard<'_> {
@@ -63,7 +69,7 @@ impl Deref for Guard<'_> {
     fn deref(&self) -> &(dyn Backend + 'static) {
         match self {
             Guard::Exclusive(guard) => &***guard,
-            Guard::Shared(guard) => &***guard,
+            Guard::Native(guard, retired) => guard.as_ref().map_or(retired as &dyn Backend, |native| native),
         }
     }
 }
@@ -72,22 +78,16 @@ impl DerefMut for Guard<'_> {
     fn deref_mut(&mut self) -> &mut (dyn Backend + 'static) {
         match self {
             Guard::Exclusive(guard) => &mut ***guard,
-            Guard::Shared(guard) => &mut ***guard,
+            Guard::Native(guard, retired) => match guard.as_mut() {
+                Some(native) => native,
+                None => retired,
+            },
         }
     }
 }
 
 /// What a retired shard holds: nothing. Every call succeeds and stores nothing.
 struct Retired;
-
-impl SharedBackend for Retired {
-    fn serves_shared_hits(&self) -> bool {
-        true
-    }
-    fn get_shared(&self, _: &[u8], _: &dyn Fn() -> u64) -> Option<&[u8]> {
-        None
-    }
-}
 
 impl Backend for Retired {
     fn init(&mut self, _: &[(String, String)]) -> Result<(), BackendError> {
@@ -142,13 +142,12 @@ impl Shards {
     ) -> Result<Shards, BackendError> {
         let shards = (0..count)
             .map(|_| {
-                if let Some(made) = factory.make_shared() {
-                    let mut backend = made?;
-                    backend.init(options)?;
-                    return Ok(if backend.serves_shared_hits() {
-                        Locked::Shared(ShardedLock::new(backend))
+                if let Some(mut native) = factory.make_native() {
+                    native.init(options)?;
+                    return Ok(if native.serves_shared_hits() {
+                        Locked::Native(ShardedLock::new(Some(native)))
                     } else {
-                        Locked::Exclusive(Padded(Mutex::new(backend)))
+                        Locked::Exclusive(Padded(Mutex::new(Box::new(native))))
                     });
                 }
                 let mut backend = factory.make()?;
@@ -187,7 +186,7 @@ impl Shards {
     /// How many shards serve hits through a shared reference.
     #[cfg(test)]
     fn shared_hit_shards(&self) -> usize {
-        self.shards.iter().filter(|shard| matches!(shard, Locked::Shared(_))).count()
+        self.shards.iter().filter(|shard| matches!(shard, Locked::Native(_))).count()
     }
 
     /// The shard that holds the entries of `redis_key`: the hash scaled to
@@ -204,7 +203,7 @@ impl Shards {
         // the cache's view), so a poisoned lock is still usable.
         match &self.shards[index] {
             Locked::Exclusive(lock) => Guard::Exclusive(lock.0.lock().unwrap_or_else(PoisonError::into_inner)),
-            Locked::Shared(lock) => Guard::Shared(lock.write().unwrap_or_else(PoisonError::into_inner)),
+            Locked::Native(lock) => Guard::Native(lock.write().unwrap_or_else(PoisonError::into_inner), Retired),
         }
     }
 
@@ -229,9 +228,9 @@ impl Shards {
         now_ms: &dyn Fn() -> u64,
         read: impl FnOnce(Cow<'_, [u8]>) -> Option<T>,
     ) -> Option<T> {
-        if let Locked::Shared(lock) = &self.shards[index] {
+        if let Locked::Native(lock) = &self.shards[index] {
             let shard = lock.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(bytes) = shard.get_shared(cache_key, now_ms) {
+            if let Some(bytes) = shard.as_ref().and_then(|native| native.get_shared(cache_key, now_ms)) {
                 return read(Cow::Borrowed(bytes));
             }
         }
@@ -358,7 +357,7 @@ impl Shards {
     }
 
     /// Destroys every instance, once, after the call in flight on it, and
-    /// leaves [`Retired`] in its place. Calling it again does nothing.
+    /// leaves [`Retired`] (or, for the native store, nothing) in its place. Calling it again does nothing.
     pub(crate) fn retire(&self) {
         for index in 0..self.shards.len() {
             let mut shard = self.lock(index);
@@ -366,7 +365,7 @@ impl Shards {
             // Dropping the instance returns its memory (a wasm Store and all).
             match &mut shard {
                 Guard::Exclusive(backend) => **backend = Box::new(Retired),
-                Guard::Shared(backend) => **backend = Box::new(Retired),
+                Guard::Native(backend, _) => **backend = None,
             }
             drop(shard);
             if let Err(error) = result {

@@ -1,11 +1,11 @@
-//! The default store, in process, behind the [`Backend`] trait, and behind
-//! [`SharedBackend`] for hits served through a shared reference.
+//! The default store, in process, behind the [`Backend`] trait, with hits
+//! that can also be served through a shared reference.
 
 use std::borrow::Cow;
 
 use nearcache_store::Store;
 
-use crate::backend::{Backend, SharedBackend};
+use crate::backend::Backend;
 use crate::error::BackendError;
 use crate::stats::Striped;
 
@@ -94,12 +94,22 @@ impl Backend for NativeBackend {
     }
 }
 
-impl SharedBackend for NativeBackend {
-    fn serves_shared_hits(&self) -> bool {
+impl NativeBackend {
+    /// Whether [`get_shared`](NativeBackend::get_shared) can answer hits
+    /// with the options given to `init`: under FIFO or CLOCK eviction, whose
+    /// hits reorder nothing. When it is false, the cache calls the store
+    /// only exclusively.
+    pub fn serves_shared_hits(&self) -> bool {
         !self.store.config().eviction.hit_reorders()
     }
 
-    fn get_shared(&self, key: &[u8], now_ms: &dyn Fn() -> u64) -> Option<&[u8]> {
+    /// The live value of `key`, if `get` would return it and can be
+    /// answered without exclusive access; `None` otherwise, and then the
+    /// exclusive [`Backend::get_borrowed`] answers exactly as the contract
+    /// says (it counts the miss, removes the expired entry, reorders under
+    /// LRU). The hit counts in `stats` as a `get` hit does.
+    #[inline]
+    pub fn get_shared(&self, key: &[u8], now_ms: &dyn Fn() -> u64) -> Option<&[u8]> {
         let value = self.store.get_shared(key, now_ms)?;
         self.shared_hits.bump();
         Some(value)
