@@ -42,9 +42,12 @@ struct Cell(AtomicU64);
 /// no locked read-modify-write is needed, and a hit, which bumps two of
 /// these, then costs no more atomic read-modify-writes than its shard's
 /// lock takes. Later threads share the remaining cells and add atomically.
+///
+/// The cells (2.5 KiB) are boxed, so that what holds a counter (the native
+/// store, in every shard) stays small.
 #[derive(Default)]
 pub(crate) struct Striped {
-    cells: [Cell; OWNED_CELLS + SHARED_CELLS],
+    cells: Box<[Cell; OWNED_CELLS + SHARED_CELLS]>,
 }
 
 /// This thread's cell of every [`Striped`] counter.
