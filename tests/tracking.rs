@@ -145,6 +145,12 @@ async fn mget_splits_per_key_and_sends_only_misses() {
     // Each key is its own entry, nil included (negative caching).
     assert_eq!(cache.mget(["c", "b", "a"]).await.unwrap()[0], Value::Nil);
     assert_eq!(cache.stats().hits, after.hits + 3);
+    // A cached nil through `get` is one hit for the cache and the backend.
+    let before = cache.stats();
+    assert_eq!(cache.get("c").await.unwrap(), Value::Nil);
+    let after = cache.stats();
+    assert_eq!(after.hits - before.hits, 1);
+    assert_eq!(after.backend_stat("hits") - before.backend_stat("hits"), 1, "the backend counted one hit twice");
     run(&mut other, &["SET", "c", "3"]).await;
     drain(&cache).await;
     assert_eq!(cache.get("c").await.unwrap(), Value::BulkString(b"3".to_vec()));

@@ -263,13 +263,18 @@ impl Cache {
     /// `GET key`, cached.
     pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Value, Error> {
         let key = key.as_ref();
-        // The hot path: a hit on a bulk string costs one lookup and no
-        // batch bookkeeping. Anything else (a miss, a cached nil, no
-        // connection, GET not cached) takes the general path, which looks
-        // again and answers as `cached` would.
+        // The hot path: a hit costs one lookup and no batch bookkeeping.
+        // Anything else (a miss, no connection, GET not cached) takes the
+        // general path, which looks again and answers as `cached` would.
         crate::coop::spend_on_hit().await;
-        if let Some(payload) = self.inner.get_bulk_hit(key) {
-            return Ok(Value::BulkString(payload.into_vec()));
+        {
+            let mut other = None;
+            if let Some(payload) = self.inner.get_hit(key, &mut other) {
+                return Ok(Value::BulkString(payload.into_vec()));
+            }
+            if let Some(value) = other {
+                return Ok(value);
+            }
         }
         let read = ReadCommand::get(key.to_vec());
         self.inner.policy.check(&read)?;
@@ -821,17 +826,19 @@ impl Inner {
         result
     }
 
-    /// The payload of `GET key` if the backend holds it as a bulk string,
-    /// the commonest hit; `None` for anything else, including a miss, a
-    /// cached nil, a lost connection, and GET not being cached at all.
+    /// `GET key` from the backend alone. A bulk string, the commonest hit,
+    /// is returned as its payload; any other cached reply (a nil, say) is
+    /// put in `other` and `None` returned. `None` with nothing in `other`:
+    /// it must go the general way (a miss, a lost connection, GET not
+    /// cached at all).
     ///
-    /// It returns the payload as a `Box<[u8]>`, which fits in two
-    /// registers, and is inlined, as are the helpers of the lookup under it.
-    /// Each layer used to return an `Option<Value>` through memory, and
-    /// those copies, written and read back at other widths, cost a quarter of
-    /// a hit's time (BENCHMARKS.md, 2026-12-07).
+    /// The payload comes back as a `Box<[u8]>`, which fits in two
+    /// registers, through layers that are inlined. Each layer used to
+    /// return an `Option<Value>` through memory, and those copies, written
+    /// and read back at other widths, took about a quarter of a hit's time
+    /// (BENCHMARKS.md, 2026-12-07).
     #[inline]
-    fn get_bulk_hit(&self, key: &[u8]) -> Option<Box<[u8]>> {
+    fn get_hit(&self, key: &[u8], other: &mut Option<Value>) -> Option<Box<[u8]>> {
         if !self.connected.load(Ordering::Acquire) && self.links.load().for_key(key).is_none() {
             return None;
         }
@@ -841,10 +848,23 @@ impl Inner {
         let now_ms = || self.clock.now_ms();
         let payload = crate::command::with_get_cache_key(key, |cache_key| {
             self.backends.with_serving(|shards| {
-                shards.get(shards.index(key), cache_key, &now_ms, |bytes| reply::bulk_payload(&bytes).map(Box::from))
+                let shard = shards.index(key);
+                let mut corrupt = false;
+                let payload = shards.get(shard, cache_key, &now_ms, |bytes| match reply::bulk_payload(&bytes) {
+                    Some(payload) => Some(Box::from(payload)),
+                    None => {
+                        *other = reply::decode_lent(bytes);
+                        corrupt = other.is_none();
+                        None
+                    }
+                });
+                if corrupt {
+                    self.drop_corrupt(shards, shard, cache_key);
+                }
+                payload
             })
         });
-        if payload.is_some() {
+        if payload.is_some() || other.is_some() {
             self.counters.hits.bump();
         }
         payload
@@ -1016,11 +1036,17 @@ impl Inner {
             let shard = shards.index(first_key);
             let value = shards.get(shard, cache_key, now_ms, |bytes| Some(reply::decode_lent(bytes)))?;
             if value.is_none() {
-                Counters::bump(&self.counters.corrupt_values);
-                shards.remove(shard, cache_key);
+                self.drop_corrupt(shards, shard, cache_key);
             }
             value
         })
+    }
+
+    /// Counts and removes an entry whose bytes did not decode.
+    #[cold]
+    fn drop_corrupt(&self, shards: &Shards, shard: usize, cache_key: &[u8]) {
+        Counters::bump(&self.counters.corrupt_values);
+        shards.remove(shard, cache_key);
     }
 
     /// Stores a leader's reply unless something poisoned it, and hands it
