@@ -260,7 +260,8 @@ impl Cache {
         Ok(Cache { inner, tasks: vec![supervisor, sweeper] })
     }
 
-    /// `GET key`, cached.
+    /// `GET key`, cached. Refused with [`Error::NotEnabled`] when the
+    /// command list leaves GET out.
     pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Value, Error> {
         let key = key.as_ref();
         // The hot path: a hit costs one lookup and no batch bookkeeping.
