@@ -17,9 +17,9 @@
 //! answer hits through a shared reference, sits behind a [`ShardedLock`],
 //! whose read side each thread takes on its own cache line: hits on one
 //! shard from many threads write nothing shared. It holds the store itself,
-//! not a `Box<dyn Backend>`, so a hit is one inlined path down to the
-//! store's table. Every other call, and every call of any other backend, is
-//! exclusive.
+//! not a `Box<dyn Backend>`, so a hit calls down to the store's table
+//! without dynamic dispatch. Every other call, and every call of any other
+//! backend, is exclusive.
 //!
 //! Retiring the shards (when the cache drops them or a reload replaces
 //! them) destroys each instance under its lock, after any call in flight,
@@ -361,7 +361,8 @@ impl Shards {
     }
 
     /// Destroys every instance, once, after the call in flight on it, and
-    /// leaves [`Retired`] (or, for the native store, nothing) in its place. Calling it again does nothing.
+    /// leaves [`Retired`] (or, for the native store, nothing) in its place.
+    /// Calling it again does nothing.
     pub(crate) fn retire(&self) {
         for index in 0..self.shards.len() {
             let mut shard = self.lock(index);
