@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use nearcache::{BackendSource, CacheBuilder};
 use nearcache_tests::redis_server::RedisServer;
-use nearcache_tests::throughput::{CachedGet, MutexMap, Reader};
+use nearcache_tests::throughput::{CachedGet, MutexMap, Reader, RedisGet};
 use redis::aio::MultiplexedConnection;
 use redis::caching::CacheConfig;
 use redis::{AsyncCommands, AsyncConnectionConfig};
@@ -28,14 +28,6 @@ const DELAY_SAMPLES: usize = 300;
 
 fn key(n: usize) -> String {
     format!("bench:{n:06}")
-}
-
-/// A redis crate connection: uncached, or with its `cache-aio` cache on.
-struct RedisCrate(MultiplexedConnection);
-impl Reader for RedisCrate {
-    async fn read(&self, key: &str) -> Vec<u8> {
-        self.0.clone().get(key).await.expect("redis get")
-    }
 }
 
 /// Gets per second with `tasks` concurrent tasks reading the keys.
@@ -103,7 +95,7 @@ async fn run(seconds: f64) {
             .await
             .unwrap(),
     ));
-    let cache_aio = Arc::new(RedisCrate(
+    let cache_aio = Arc::new(RedisGet(
         resp3
             .get_multiplexed_async_connection_with_config(
                 &AsyncConnectionConfig::new().set_cache_config(CacheConfig::new()),
@@ -111,7 +103,7 @@ async fn run(seconds: f64) {
             .await
             .unwrap(),
     ));
-    let uncached = Arc::new(RedisCrate(server.client().get_multiplexed_async_connection().await.unwrap()));
+    let uncached = Arc::new(RedisGet(server.client().get_multiplexed_async_connection().await.unwrap()));
     let mutex_map = Arc::new(MutexMap::new((0..KEYS).map(key), &value));
     // Warm the caches: every key once.
     for n in 0..KEYS {

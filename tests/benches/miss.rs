@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use nearcache::CacheBuilder;
 use nearcache_tests::redis_server::RedisServer;
-use nearcache_tests::throughput::{CachedGet, Reader};
+use nearcache_tests::throughput::{CachedGet, Reader, RedisGet};
 use redis::aio::MultiplexedConnection;
 use redis::caching::CacheConfig;
 use redis::{AsyncCommands, AsyncConnectionConfig};
@@ -23,15 +23,6 @@ use redis::{AsyncCommands, AsyncConnectionConfig};
 const KEYS: usize = 50;
 const SAMPLES: usize = 400;
 const ROUNDS: usize = 3;
-
-/// `GET` through a redis crate connection: uncached, or with `cache-aio`.
-struct RedisCrate(MultiplexedConnection);
-
-impl Reader for RedisCrate {
-    async fn read(&self, key: &str) -> Vec<u8> {
-        self.0.clone().get(key).await.expect("redis get")
-    }
-}
 
 /// `GET` and `PTTL` of the key in one pipeline, uncached.
 struct WithPttl(MultiplexedConnection);
@@ -78,7 +69,7 @@ fn main() {
         }
         let nearcache = CachedGet(CacheBuilder::new(server.url()).build().await.expect("nearcache"));
         let resp3 = redis::Client::open(format!("{}/?protocol=resp3", server.url())).expect("a resp3 url");
-        let cache_aio = RedisCrate(
+        let cache_aio = RedisGet(
             resp3
                 .get_multiplexed_async_connection_with_config(
                     &AsyncConnectionConfig::new().set_cache_config(CacheConfig::new()),
@@ -86,7 +77,7 @@ fn main() {
                 .await
                 .expect("connect cache-aio"),
         );
-        let uncached = RedisCrate(server.client().get_multiplexed_async_connection().await.expect("connect"));
+        let uncached = RedisGet(server.client().get_multiplexed_async_connection().await.expect("connect"));
         let with_pttl = WithPttl(server.client().get_multiplexed_async_connection().await.expect("connect"));
         println!("one read after an invalidation, us ({SAMPLES} samples per row), multi-thread runtime");
         println!("{:<26} {:>9} {:>9} {:>9}", "system", "p10", "p50", "p90");

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use redis::AsyncCommands;
+
 /// `GET` through a nearcache [`Cache`](nearcache::Cache).
 pub struct CachedGet(pub nearcache::Cache);
 
@@ -14,6 +16,16 @@ impl Reader for CachedGet {
             nearcache::Value::BulkString(bytes) => bytes,
             other => panic!("unexpected reply {other:?}"),
         }
+    }
+}
+
+/// `GET` through a redis crate connection: uncached, or with its
+/// `cache-aio` cache on.
+pub struct RedisGet(pub redis::aio::MultiplexedConnection);
+
+impl Reader for RedisGet {
+    async fn read(&self, key: &str) -> Vec<u8> {
+        self.0.clone().get(key).await.expect("redis get")
     }
 }
 
