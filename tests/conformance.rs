@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use nearcache::conformance::{self, Outcome, SuiteOptions, Verdict};
 use nearcache::wasm::{Limits, WasmEngine, WasmFactory};
-use nearcache::{Backend, BackendError, BackendFactory, NativeBackend};
+use nearcache::{Backend, BackendError, BackendFactory, NativeBackend, SharedGet};
 use nearcache_tests::{conformance_cases, guests};
 
 /// Reference backends must pass every check: nothing failed, nothing skipped.
@@ -31,10 +31,12 @@ impl Backend for SharedFirst {
         self.0.init(options)
     }
     fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, BackendError> {
-        if self.0.serves_shared_hits()
-            && let Some(value) = self.0.get_shared(key, &|| now_ms)
-        {
-            return Ok(Some(value.to_vec()));
+        if self.0.serves_shared_hits() {
+            match self.0.get_shared(key, &|| now_ms) {
+                SharedGet::Hit(value) => return Ok(Some(value.to_vec())),
+                SharedGet::Miss => return Ok(None),
+                SharedGet::Exclusive => {}
+            }
         }
         self.0.get(key, now_ms)
     }

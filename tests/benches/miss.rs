@@ -9,7 +9,12 @@
 //! write it, waits 3 ms (far longer than a push takes on loopback; cache-aio
 //! shows no sign of its push to wait on) and times one read.
 //!
-//! Run with `cargo bench -p nearcache-tests --bench miss`.
+//! Run with `cargo bench -p nearcache-tests --bench miss`. To profile or
+//! count one system alone, run the bench binary with `SYSTEM` set to
+//! `nearcache`, `cache-aio`, `uncached` or `pttl`, and `ROUNDS` to the
+//! rounds wanted (default 3): the instructions of one miss, for example,
+//! are callgrind's total at `ROUNDS=2` less that at `ROUNDS=1`, over
+//! 400 (BENCHMARKS.md).
 
 use std::time::{Duration, Instant};
 
@@ -81,11 +86,22 @@ fn main() {
         let with_pttl = WithPttl(server.client().get_multiplexed_async_connection().await.expect("connect"));
         println!("one read after an invalidation, us ({SAMPLES} samples per row), multi-thread runtime");
         println!("{:<26} {:>9} {:>9} {:>9}", "system", "p10", "p50", "p90");
-        for _ in 0..ROUNDS {
-            misses("nearcache", &nearcache, &mut writer).await;
-            misses("cache-aio", &cache_aio, &mut writer).await;
-            misses("uncached GET", &uncached, &mut writer).await;
-            misses("uncached GET + PTTL", &with_pttl, &mut writer).await;
+        let only = std::env::var("SYSTEM").ok();
+        let runs = |system: &str| only.as_deref().is_none_or(|only| only == system);
+        let rounds = std::env::var("ROUNDS").map_or(ROUNDS, |n| n.parse().expect("ROUNDS: a number of rounds"));
+        for _ in 0..rounds {
+            if runs("nearcache") {
+                misses("nearcache", &nearcache, &mut writer).await;
+            }
+            if runs("cache-aio") {
+                misses("cache-aio", &cache_aio, &mut writer).await;
+            }
+            if runs("uncached") {
+                misses("uncached GET", &uncached, &mut writer).await;
+            }
+            if runs("pttl") {
+                misses("uncached GET + PTTL", &with_pttl, &mut writer).await;
+            }
         }
     });
 }

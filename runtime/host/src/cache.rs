@@ -16,7 +16,7 @@ use crate::backends::{Backends, Published};
 use crate::clock::Clock;
 use crate::command::{ReadCommand, changes_connection_state, parts_of};
 use crate::error::Error;
-use crate::flights::{Begin, Flights, Ticket};
+use crate::flights::{Begin, Flights, Follower, Ticket};
 use crate::reload::{self, BackendSource, Engines, RecentReads, Reloaded};
 use crate::reply;
 use crate::routing::{Links, NodeLink, Topology};
@@ -184,7 +184,7 @@ impl Drop for Inner {
 enum Plan<'a> {
     Hit(Value),
     Lead(Ticket<'a>),
-    Follow(watch::Receiver<crate::flights::Outcome>),
+    Follow(Follower),
     Uncached,
 }
 
@@ -988,7 +988,12 @@ impl Inner {
             let replies = pipe.query_async::<Vec<Value>>(&mut link.connection.clone()).await;
             replies.map_err(|error| self.request_failed(address, link, error))
         });
-        let replies = futures_util::future::join_all(pipelines).await;
+        // One node (always, but in a cluster) needs no join.
+        let replies = if groups.len() == 1 {
+            vec![pipelines.into_iter().next().expect("one group").await]
+        } else {
+            futures_util::future::join_all(pipelines).await
+        };
         let mut answers: Vec<Option<Answer>> = (0..reads.len()).map(|_| None).collect();
         for ((_, ats), replies) in groups.iter().zip(replies) {
             let mut replies = replies?.into_iter();
@@ -1105,7 +1110,7 @@ impl Inner {
         let ttl_ms = entry_ttl(self.policy.ttl_ms(read.name()), ttls);
         let keys: Vec<Vec<u8>> = read.keys().map(<[u8]>::to_vec).collect();
         let mut encoded = false;
-        let stored = ticket.complete(reply.clone(), |value| {
+        let stored = ticket.complete(reply, |value| {
             if let Some(bytes) = reply::encode(value) {
                 encoded = true;
                 // Deadlines count from when the read was sent: never later
@@ -1124,17 +1129,14 @@ impl Inner {
         stored && encoded
     }
 
-    /// Waits for an identical read in flight; reads again if it vanished.
-    async fn follow(
-        &self,
-        read: &ReadCommand,
-        mut receiver: watch::Receiver<crate::flights::Outcome>,
-    ) -> Result<Value, Error> {
-        let outcome = receiver.wait_for(Option::is_some).await.ok().and_then(|outcome| outcome.clone());
-        match outcome {
-            Some(result) => result,
-            // The leader was cancelled or failed before sending anything.
-            None => Box::pin(self.read(vec![read.clone()])).await.map(|mut v| v.remove(0)),
+    /// Waits for an identical read in flight; reads again if it ended
+    /// without a reply.
+    async fn follow(&self, read: &ReadCommand, follower: Follower) -> Result<Value, Error> {
+        match follower.await {
+            Ok(result) => result,
+            // The leader was cancelled or failed before a reply, or a read
+            // that started after an invalidation took its place.
+            Err(_) => Box::pin(self.read(vec![read.clone()])).await.map(|mut v| v.remove(0)),
         }
     }
 }

@@ -17,16 +17,16 @@
 //! flight that is not poisoned, so a read that starts after an invalidation
 //! never receives a reply sent before it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
+use hashbrown::HashMap;
 use redis::Value;
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 
 use crate::error::Error;
 
-/// What a finished flight hands to its followers.
-pub(crate) type Outcome = Option<Result<Value, Error>>;
+/// Where a leader sends its reply to one follower.
+pub(crate) type Follower = oneshot::Receiver<Result<Value, Error>>;
 
 /// Poison bookkeeping of one Redis key with fills in flight.
 struct Mark {
@@ -35,12 +35,17 @@ struct Mark {
     poisoned_at: u64,
 }
 
-/// A flight as followers see it.
+/// A flight as later reads of the same cache key see it. It holds no keys:
+/// a read that can join it has the same cache key, so it reads the same
+/// keys, and checks them itself.
 struct Flight {
+    /// Tells this flight from a later one of the same cache key.
+    id: u64,
     started_at: u64,
     generation: u64,
-    keys: Vec<Vec<u8>>,
-    result: watch::Sender<Outcome>,
+    /// The reads that joined, each waiting for the leader's reply. A
+    /// leader that ends without one drops them, and each reads again.
+    followers: Vec<oneshot::Sender<Result<Value, Error>>>,
 }
 
 struct Inner {
@@ -50,8 +55,10 @@ struct Inner {
     flushed_at: u64,
     /// The connection generation; advanced when a connection is lost.
     generation: u64,
+    /// The id of the next flight.
+    next_id: u64,
     marks: HashMap<Vec<u8>, Mark>,
-    flights: HashMap<Vec<u8>, Arc<Flight>>,
+    flights: HashMap<Vec<u8>, Flight>,
 }
 
 impl Inner {
@@ -71,19 +78,23 @@ pub(crate) struct Flights {
 pub(crate) enum Begin<'a> {
     /// Send the read; complete the ticket with the reply.
     Lead(Ticket<'a>),
-    /// An identical read is in flight; wait for its outcome.
-    Follow(watch::Receiver<Outcome>),
+    /// An identical read is in flight; wait for its reply. An error on
+    /// receiving means it ended without one.
+    Follow(Follower),
     /// The caller's connection is gone.
     Stale,
 }
 
 /// A leader's pending fill. Dropping it without completing (the caller was
-/// cancelled, or the request failed) releases its marks, and followers see
-/// the flight end without a reply.
+/// cancelled, or the request failed) releases its marks, and its followers
+/// see the flight end without a reply.
 pub(crate) struct Ticket<'a> {
     flights: &'a Flights,
     cache_key: Vec<u8>,
-    flight: Arc<Flight>,
+    keys: Vec<Vec<u8>>,
+    id: u64,
+    started_at: u64,
+    generation: u64,
     released: bool,
 }
 
@@ -94,6 +105,7 @@ impl Flights {
                 seq: 0,
                 flushed_at: 0,
                 generation: 0,
+                next_id: 0,
                 marks: HashMap::new(),
                 flights: HashMap::new(),
             }),
@@ -106,24 +118,38 @@ impl Flights {
 
     /// Starts or joins the read of `cache_key`, which reads `keys`, on the
     /// connection of `generation`.
+    ///
+    /// A flight that something poisoned is not joined: the new read leads a
+    /// flight of its own, which takes the old one's place. The old one's
+    /// followers are dropped then, and read again; its leader still
+    /// receives its reply, but does not store it.
     pub(crate) fn begin(&self, cache_key: &[u8], keys: Vec<Vec<u8>>, generation: u64) -> Begin<'_> {
         let mut inner = self.lock();
         if inner.generation != generation {
             return Begin::Stale;
         }
-        if let Some(flight) = inner.flights.get(cache_key)
-            && inner.is_clean(flight.started_at, flight.generation, &flight.keys)
+        if let Some(&Flight { started_at, generation, .. }) = inner.flights.get(cache_key)
+            && inner.is_clean(started_at, generation, &keys)
         {
-            return Begin::Follow(flight.result.subscribe());
+            let (sender, receiver) = oneshot::channel();
+            inner.flights.get_mut(cache_key).expect("found above").followers.push(sender);
+            return Begin::Follow(receiver);
         }
-        let started_at = inner.seq;
+        let (id, started_at) = (inner.next_id, inner.seq);
+        inner.next_id += 1;
         for key in &keys {
-            inner.marks.entry(key.clone()).or_insert(Mark { pending: 0, poisoned_at: 0 }).pending += 1;
+            inner.marks.entry_ref(key.as_slice()).or_insert(Mark { pending: 0, poisoned_at: 0 }).pending += 1;
         }
-        let (result, _) = watch::channel(None);
-        let flight = Arc::new(Flight { started_at, generation, keys, result });
-        inner.flights.insert(cache_key.to_vec(), Arc::clone(&flight));
-        Begin::Lead(Ticket { flights: self, cache_key: cache_key.to_vec(), flight, released: false })
+        inner.flights.insert(cache_key.to_vec(), Flight { id, started_at, generation, followers: Vec::new() });
+        Begin::Lead(Ticket {
+            flights: self,
+            cache_key: cache_key.to_vec(),
+            keys,
+            id,
+            started_at,
+            generation,
+            released: false,
+        })
     }
 
     /// Poisons the fills of `keys`: Redis reported them changed.
@@ -175,25 +201,29 @@ impl Ticket<'_> {
     /// Finishes the flight with `reply`. If nothing poisoned it, `store`
     /// runs first, under the lock; returns whether it ran. Followers then
     /// receive the reply either way: it is what the server answered.
-    pub(crate) fn complete(mut self, reply: Result<Value, Error>, store: impl FnOnce(&Value)) -> bool {
-        let stored = {
+    pub(crate) fn complete(mut self, reply: &Result<Value, Error>, store: impl FnOnce(&Value)) -> bool {
+        let (stored, followers) = {
             let mut inner = self.flights.lock();
-            let clean = inner.is_clean(self.flight.started_at, self.flight.generation, &self.flight.keys);
-            if let (true, Ok(value)) = (clean, &reply) {
+            let clean = inner.is_clean(self.started_at, self.generation, &self.keys);
+            if let (true, Ok(value)) = (clean, reply) {
                 store(value);
             }
-            self.release(&mut inner);
-            clean && reply.is_ok()
+            (clean && reply.is_ok(), self.release(&mut inner))
         };
-        self.flight.result.send_replace(Some(reply));
+        for follower in followers {
+            // A follower that stopped waiting no longer needs it.
+            let _ = follower.send(reply.clone());
+        }
         stored
     }
 
-    fn release(&mut self, inner: &mut Inner) {
+    /// Releases the marks, and ends the flight unless another took its
+    /// place; returns its followers.
+    fn release(&mut self, inner: &mut Inner) -> Vec<oneshot::Sender<Result<Value, Error>>> {
         if std::mem::replace(&mut self.released, true) {
-            return;
+            return Vec::new();
         }
-        for key in &self.flight.keys {
+        for key in &self.keys {
             if let Some(mark) = inner.marks.get_mut(key) {
                 mark.pending -= 1;
                 if mark.pending == 0 {
@@ -201,8 +231,9 @@ impl Ticket<'_> {
                 }
             }
         }
-        if inner.flights.get(&self.cache_key).is_some_and(|f| Arc::ptr_eq(f, &self.flight)) {
-            inner.flights.remove(&self.cache_key);
+        match inner.flights.entry_ref(self.cache_key.as_slice()) {
+            hashbrown::hash_map::EntryRef::Occupied(flight) if flight.get().id == self.id => flight.remove().followers,
+            _ => Vec::new(),
         }
     }
 }
@@ -211,14 +242,17 @@ impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         if !self.released {
             let flights = self.flights;
-            let mut inner = flights.lock();
-            self.release(&mut inner);
+            let followers = self.release(&mut flights.lock());
+            // Dropped after the lock: each follower wakes to read again.
+            drop(followers);
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use tokio::sync::oneshot::error::TryRecvError;
+
     use super::*;
 
     fn keys(k: &str) -> Vec<Vec<u8>> {
@@ -237,10 +271,10 @@ mod tests {
         let flights = Flights::new();
         let ticket = lead(&flights, "k");
         flights.poison(&keys("k"));
-        assert!(!ticket.complete(Ok(Value::Int(1)), |_| panic!("stored a poisoned fill")));
+        assert!(!ticket.complete(&Ok(Value::Int(1)), |_| panic!("stored a poisoned fill")));
         // The mark is gone with its last fill: a new fill is clean.
         let ticket = lead(&flights, "k");
-        assert!(ticket.complete(Ok(Value::Int(2)), |_| {}));
+        assert!(ticket.complete(&Ok(Value::Int(2)), |_| {}));
     }
 
     #[test]
@@ -248,7 +282,7 @@ mod tests {
         let flights = Flights::new();
         let ticket = lead(&flights, "k");
         flights.poison(&keys("other"));
-        assert!(ticket.complete(Ok(Value::Int(1)), |_| {}));
+        assert!(ticket.complete(&Ok(Value::Int(1)), |_| {}));
     }
 
     #[test]
@@ -256,11 +290,11 @@ mod tests {
         let flights = Flights::new();
         let ticket = lead(&flights, "k");
         flights.flush(|| {});
-        assert!(!ticket.complete(Ok(Value::Int(1)), |_| panic!("stored across a flush")));
+        assert!(!ticket.complete(&Ok(Value::Int(1)), |_| panic!("stored across a flush")));
         let ticket = lead(&flights, "k");
         assert!(flights.advance(|| true, |generation| assert_eq!(generation, 1)));
         assert!(!flights.advance(|| false, |_| panic!("lost the same connection twice")));
-        assert!(!ticket.complete(Ok(Value::Int(1)), |_| panic!("stored across a disconnect")));
+        assert!(!ticket.complete(&Ok(Value::Int(1)), |_| panic!("stored across a disconnect")));
         assert!(matches!(flights.begin(b"k", keys("k"), 0), Begin::Stale));
     }
 
@@ -270,13 +304,28 @@ mod tests {
         let ticket = lead(&flights, "k");
         let Begin::Follow(mut follower) = flights.begin(b"k", keys("k"), 0) else { panic!("expected to follow") };
         flights.poison(&keys("k"));
-        // After the invalidation, a new read must not join the old flight.
+        // After the invalidation, a new read must not join the old flight:
+        // it leads one of its own, and the old flight's follower is told to
+        // read again.
         let second = lead(&flights, "k");
-        ticket.complete(Ok(Value::Int(1)), |_| {});
-        assert!(matches!(&*follower.borrow_and_update(), Some(Ok(Value::Int(1)))));
-        // The old leader finishing did not remove the new flight.
-        assert!(matches!(flights.begin(b"k", keys("k"), 0), Begin::Follow(_)));
-        drop(second);
+        assert!(matches!(follower.try_recv(), Err(TryRecvError::Closed)));
+        assert!(!ticket.complete(&Ok(Value::Int(1)), |_| panic!("stored a poisoned fill")));
+        // The old leader finishing did not end the new flight.
+        let Begin::Follow(mut joined) = flights.begin(b"k", keys("k"), 0) else { panic!("expected to follow") };
+        assert!(second.complete(&Ok(Value::Int(2)), |_| {}));
+        assert!(matches!(joined.try_recv(), Ok(Ok(Value::Int(2)))));
         assert!(matches!(flights.begin(b"k", keys("k"), 0), Begin::Lead(_)));
+    }
+
+    #[test]
+    fn a_leader_that_ends_without_a_reply_sends_its_followers_to_read_again() {
+        let flights = Flights::new();
+        let ticket = lead(&flights, "k");
+        let Begin::Follow(mut follower) = flights.begin(b"k", keys("k"), 0) else { panic!("expected to follow") };
+        assert!(matches!(follower.try_recv(), Err(TryRecvError::Empty)));
+        drop(ticket);
+        assert!(matches!(follower.try_recv(), Err(TryRecvError::Closed)));
+        // Its marks went with it: the next read leads, and stores.
+        assert!(lead(&flights, "k").complete(&Ok(Value::Int(1)), |_| {}));
     }
 }

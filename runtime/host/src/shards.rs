@@ -16,10 +16,11 @@
 //! A shard of the native store under FIFO or CLOCK eviction, which can
 //! answer hits through a shared reference, sits behind a [`ShardedLock`],
 //! whose read side each thread takes on its own cache line: hits on one
-//! shard from many threads write nothing shared. It holds the store itself,
-//! not a `Box<dyn Backend>`, so a hit calls down to the store's table
-//! without dynamic dispatch. Every other call, and every call of any other
-//! backend, is exclusive.
+//! shard from many threads write nothing shared. A miss with no entry is
+//! answered there too; an expired entry needs the write side. The shard
+//! holds the store itself, not a `Box<dyn Backend>`, so a hit calls down
+//! to the store's table without dynamic dispatch. Every other call, and
+//! every call of any other backend, is exclusive.
 //!
 //! Retiring the shards (when the cache drops them or a reload replaces
 //! them) destroys each instance under its lock, after any call in flight,
@@ -35,6 +36,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crossbeam_utils::sync::{ShardedLock, ShardedLockWriteGuard};
 use hashbrown::DefaultHashBuilder;
+
+use nearcache_store::SharedGet;
 
 use crate::backend::{Backend, BackendFactory, NativeBackend};
 use crate::error::BackendError;
@@ -234,15 +237,18 @@ impl Shards {
     ) -> Option<T> {
         if let Locked::Native(lock) = &self.shards[index] {
             let shard = lock.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(bytes) = shard.as_ref().and_then(|native| native.get_shared(cache_key, now_ms)) {
-                return read(Cow::Borrowed(bytes));
+            match shard.as_ref().map(|native| native.get_shared(cache_key, now_ms)) {
+                Some(SharedGet::Hit(bytes)) => return read(Cow::Borrowed(bytes)),
+                Some(SharedGet::Miss) => return None,
+                // Retired, or only the exclusive get can answer.
+                None | Some(SharedGet::Exclusive) => {}
             }
         }
         self.get_exclusive(index, cache_key, now_ms, read)
     }
 
     /// [`get`](Shards::get) under the shard's exclusive lock: every
-    /// backend's path but the shared hit.
+    /// backend's path but the shared hit and miss.
     fn get_exclusive<T>(
         &self,
         index: usize,
@@ -289,16 +295,24 @@ impl Shards {
 
     /// Removes every entry that read any of `keys`.
     pub(crate) fn invalidate_refs(&self, keys: &[Vec<u8>]) {
-        let mut by_shard: Vec<Vec<Vec<u8>>> = vec![Vec::new(); self.shards.len()];
-        for key in keys {
-            by_shard[self.index(key)].push(key.clone());
+        if keys.is_empty() {
+            return;
         }
-        for (index, own) in by_shard.iter().enumerate() {
-            let list = if self.multi_key[index].load(Ordering::SeqCst) { keys } else { own.as_slice() };
-            if list.is_empty() {
+        let shard_of: Vec<usize> = keys.iter().map(|key| self.index(key)).collect();
+        for index in 0..self.shards.len() {
+            // A marked shard gets every key; another, the keys it holds:
+            // all of them, without a copy, when one key changed.
+            let list: Cow<'_, [Vec<u8>]> = if self.multi_key[index].load(Ordering::SeqCst) {
+                Cow::Borrowed(keys)
+            } else if !shard_of.contains(&index) {
                 continue;
-            }
-            let result = self.lock(index).invalidate_refs(Some(list));
+            } else if shard_of.iter().all(|&s| s == index) {
+                Cow::Borrowed(keys)
+            } else {
+                let own = keys.iter().zip(&shard_of).filter(|&(_, &s)| s == index);
+                Cow::Owned(own.map(|(key, _)| key.clone()).collect())
+            };
+            let result = self.lock(index).invalidate_refs(Some(&list));
             if let Err(error) = result {
                 self.record(error);
             }

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use nearcache_store::Store;
+use nearcache_store::{SharedGet, Store};
 
 use crate::backend::Backend;
 use crate::error::BackendError;
@@ -13,9 +13,11 @@ use crate::stats::Striped;
 #[derive(Default)]
 pub struct NativeBackend {
     store: Store,
-    /// Hits served by `get_shared`, which cannot count in the store (its
-    /// counters need `&mut`); striped, as every reading thread bumps it.
+    /// Hits and misses served by `get_shared`, which cannot count in the
+    /// store (its counters need `&mut`); striped, as every reading thread
+    /// bumps them.
     shared_hits: Striped,
+    shared_misses: Striped,
 }
 
 impl NativeBackend {
@@ -34,6 +36,7 @@ impl Backend for NativeBackend {
     fn init(&mut self, options: &[(String, String)]) -> Result<(), BackendError> {
         self.store.init(options.iter().map(|(n, v)| (n, v))).map_err(|e| BackendError::Rejected(e.to_string()))?;
         self.shared_hits = Striped::default();
+        self.shared_misses = Striped::default();
         Ok(())
     }
 
@@ -80,6 +83,7 @@ impl Backend for NativeBackend {
     fn stats(&mut self) -> Result<Vec<(String, u64)>, BackendError> {
         let mut stats = self.store.stats();
         stats.hits += self.shared_hits.sum();
+        stats.misses += self.shared_misses.sum();
         Ok(stats.to_pairs().iter().map(|&(name, value)| (name.to_owned(), value)).collect())
     }
 
@@ -90,6 +94,7 @@ impl Backend for NativeBackend {
     fn destroy(&mut self) -> Result<(), BackendError> {
         self.store.destroy();
         self.shared_hits = Striped::default();
+        self.shared_misses = Striped::default();
         Ok(())
     }
 }
@@ -103,15 +108,19 @@ impl NativeBackend {
         !self.store.config().eviction.hit_reorders()
     }
 
-    /// The live value of `key`, if `get` would return it and can be
-    /// answered without exclusive access; `None` otherwise, and then the
-    /// exclusive [`Backend::get_borrowed`] answers exactly as the contract
-    /// says (it counts the miss, removes the expired entry, reorders under
-    /// LRU). The hit counts in `stats` as a `get` hit does.
+    /// `key` looked up without exclusive access: its live value or a miss,
+    /// as `get` would answer and counted as `get` counts them in `stats`;
+    /// or [`SharedGet::Exclusive`], and then the exclusive
+    /// [`Backend::get_borrowed`] answers exactly as the contract says (it
+    /// removes the expired entry, reorders under LRU).
     #[inline]
-    pub fn get_shared(&self, key: &[u8], now_ms: &dyn Fn() -> u64) -> Option<&[u8]> {
-        let value = self.store.get_shared(key, now_ms)?;
-        self.shared_hits.bump();
-        Some(value)
+    pub fn get_shared(&self, key: &[u8], now_ms: &dyn Fn() -> u64) -> SharedGet<'_> {
+        let found = self.store.get_shared(key, now_ms);
+        match found {
+            SharedGet::Hit(_) => self.shared_hits.bump(),
+            SharedGet::Miss => self.shared_misses.bump(),
+            SharedGet::Exclusive => {}
+        }
+        found
     }
 }
