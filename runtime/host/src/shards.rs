@@ -460,6 +460,33 @@ mod tests {
         assert_eq!(get(), None, "a retired shard serves nothing");
     }
 
+    #[test]
+    fn an_invalidation_reaches_every_shard_its_keys_live_in() {
+        let shards = Shards::new(&NativeFactory, 4, &eviction("clock")).unwrap();
+        let names: Vec<Vec<u8>> = (0..64).map(|n| format!("k{n}").into_bytes()).collect();
+        let in_other_shard = |taken: &[&Vec<u8>]| {
+            let used: Vec<usize> = taken.iter().map(|key| shards.index(key)).collect();
+            names.iter().find(|key| !used.contains(&shards.index(key))).expect("a key in another shard").clone()
+        };
+        let a = names[0].clone();
+        let b = in_other_shard(&[&a]);
+        let c = in_other_shard(&[&a, &b]);
+        for key in [&a, &b, &c] {
+            shards.put(&[b"GET ", key.as_slice()].concat(), std::slice::from_ref(key), b"v", None, 0);
+        }
+        // An entry that reads a and c lives in a's shard, which is marked.
+        shards.put(b"SINTER a c", &[a.clone(), c.clone()], b"v", None, 0);
+        let cached = |first: &[u8], cache_key: &[u8]| {
+            shards.get(shards.index(first), cache_key, &|| 0, |bytes| Some(bytes.into_owned())).is_some()
+        };
+        // b and c, in two shards, change in one push.
+        shards.invalidate_refs(&[b.clone(), c.clone()]);
+        assert!(!cached(&b, &[b"GET ", b.as_slice()].concat()));
+        assert!(!cached(&c, &[b"GET ", c.as_slice()].concat()));
+        assert!(!cached(&a, b"SINTER a c"), "the entry in a's shard that read c");
+        assert!(cached(&a, &[b"GET ", a.as_slice()].concat()), "a did not change");
+    }
+
     /// Readers on other threads never see a value after the invalidation
     /// that removed it has returned.
     #[test]
