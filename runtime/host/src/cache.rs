@@ -180,6 +180,16 @@ impl Drop for Inner {
     }
 }
 
+/// Whether the reads of a batch were looked up in the cache already.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Looked {
+    NotYet,
+    /// Just now, and every one missed: `get` looks its key up before it
+    /// takes the batch path, and a second lookup, on the miss's cold
+    /// caches, took about 2 us of the time to send it (BENCHMARKS.md).
+    Up,
+}
+
 /// One read of a batch, and how it proceeds after missing.
 enum Plan<'a> {
     Hit(Value),
@@ -266,7 +276,8 @@ impl Cache {
         let key = key.as_ref();
         // The hot path: a hit costs one lookup and no batch bookkeeping.
         // Anything else (a miss, no connection, GET not cached) takes the
-        // general path, which looks again and answers as `cached` would.
+        // general path, which answers as `cached` would without looking
+        // the key up again.
         crate::coop::spend_on_hit().await;
         {
             let mut other = None;
@@ -281,7 +292,7 @@ impl Cache {
         self.inner.policy.check(&read)?;
         // Boxed: the miss path's future is large, and a hit should not pay
         // for moving it.
-        Ok(Box::pin(self.inner.read(vec![read])).await?.remove(0))
+        Ok(Box::pin(self.inner.read(vec![read], Looked::Up)).await?.remove(0))
     }
 
     /// `GET` of each key, each its own entry: hits are answered locally and
@@ -291,7 +302,7 @@ impl Cache {
         if let Some(read) = reads.first() {
             self.inner.policy.check(read)?;
         }
-        self.inner.read(reads).await
+        self.inner.read(reads, Looked::NotYet).await
     }
 
     /// An allowlisted read command, cached. Anything else is refused with
@@ -299,7 +310,7 @@ impl Cache {
     pub async fn cached(&self, command: &redis::Cmd) -> Result<Value, Error> {
         let read = ReadCommand::parse(parts_of(command))?;
         self.inner.policy.check(&read)?;
-        Ok(self.inner.read(vec![read]).await?.remove(0))
+        Ok(self.inner.read(vec![read], Looked::NotYet).await?.remove(0))
     }
 
     /// `SET key value`; this cache's entries of `key` are dropped.
@@ -873,7 +884,7 @@ impl Inner {
 
     /// Answers a batch of reads: hits locally, misses in one round trip to
     /// each node they live on.
-    async fn read(&self, reads: Vec<ReadCommand>) -> Result<Vec<Value>, Error> {
+    async fn read(&self, reads: Vec<ReadCommand>, looked: Looked) -> Result<Vec<Value>, Error> {
         // A hit completes without waiting on anything; spending the task's
         // cooperative budget makes a loop of hits yield now and then rather
         // than starve the connection's driver and timers on its thread.
@@ -881,7 +892,7 @@ impl Inner {
         // A read that loaded the links just before a loss or a slot move
         // starts again on the new ones.
         for _ in 0..3 {
-            if let Some(values) = self.read_on(&self.links.load_full(), &reads).await? {
+            if let Some(values) = self.read_on(&self.links.load_full(), &reads, looked).await? {
                 return Ok(values);
             }
         }
@@ -890,7 +901,7 @@ impl Inner {
 
     /// [`read`](Inner::read) on the connections of `links`; `None` if they
     /// were replaced before the reads could begin.
-    async fn read_on(&self, links: &Links, reads: &[ReadCommand]) -> Result<Option<Vec<Value>>, Error> {
+    async fn read_on(&self, links: &Links, reads: &[ReadCommand], looked: Looked) -> Result<Option<Vec<Value>>, Error> {
         if !self.connected.load(Ordering::Acquire) && reads.iter().any(|read| links.for_key(read.first_key()).is_none())
         {
             return Err(Error::Disconnected);
@@ -904,7 +915,9 @@ impl Inner {
                 plans.push(Some(Plan::Uncached));
                 continue;
             }
-            if let Some(value) = self.lookup(read.first_key(), cache_key, &|| now_ms) {
+            if looked == Looked::NotYet
+                && let Some(value) = self.lookup(read.first_key(), cache_key, &|| now_ms)
+            {
                 self.counters.hits.bump();
                 plans.push(Some(Plan::Hit(value)));
                 continue;
@@ -1136,7 +1149,7 @@ impl Inner {
             Ok(result) => result,
             // The leader was cancelled or failed before a reply, or a read
             // that started after an invalidation took its place.
-            Err(_) => Box::pin(self.read(vec![read.clone()])).await.map(|mut v| v.remove(0)),
+            Err(_) => Box::pin(self.read(vec![read.clone()], Looked::NotYet)).await.map(|mut v| v.remove(0)),
         }
     }
 }
