@@ -185,8 +185,7 @@ impl Drop for Inner {
 enum Looked {
     NotYet,
     /// Just now, and every one missed: `get` looks its key up before it
-    /// takes the batch path, and a second lookup, on the miss's cold
-    /// caches, took about 2 us of the time to send it (BENCHMARKS.md).
+    /// takes the batch path, and need not pay for a second lookup.
     Up,
 }
 
