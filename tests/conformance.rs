@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use nearcache::conformance::{self, Outcome, SuiteOptions, Verdict};
 use nearcache::wasm::{Limits, WasmEngine, WasmFactory};
-use nearcache::{Backend, BackendError, BackendFactory, NativeBackend, SharedGet};
+use nearcache::{Backend, BackendError, BackendFactory, NativeBackend};
 use nearcache_tests::{conformance_cases, guests};
 
 /// Reference backends must pass every check: nothing failed, nothing skipped.
@@ -22,8 +22,8 @@ fn native_store_conforms() {
 }
 
 /// A backend whose gets go the way the cache's hits do for a backend that
-/// serves shared hits: `get_shared` first, the exclusive get when it
-/// declines. Everything else passes straight through.
+/// serves shared hits: `get_shared` first, then `miss_shared`, the
+/// exclusive get when both decline. Everything else passes straight through.
 struct SharedFirst(NativeBackend);
 
 impl Backend for SharedFirst {
@@ -32,10 +32,11 @@ impl Backend for SharedFirst {
     }
     fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, BackendError> {
         if self.0.serves_shared_hits() {
-            match self.0.get_shared(key, &|| now_ms) {
-                SharedGet::Hit(value) => return Ok(Some(value.to_vec())),
-                SharedGet::Miss => return Ok(None),
-                SharedGet::Exclusive => {}
+            if let Some(value) = self.0.get_shared(key, &|| now_ms) {
+                return Ok(Some(value.to_vec()));
+            }
+            if self.0.miss_shared(key) {
+                return Ok(None);
             }
         }
         self.0.get(key, now_ms)

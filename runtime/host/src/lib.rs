@@ -60,7 +60,6 @@ pub use builder::{CacheBuilder, masked_url};
 pub use cache::Cache;
 pub use command::{ReadCommand, cacheable_commands};
 pub use error::{BackendError, Error};
-pub use nearcache_store::SharedGet;
 pub use redis::Value;
 pub use reload::{BackendSource, Reloaded};
 pub use routing::key_slot;

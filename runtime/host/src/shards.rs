@@ -37,8 +37,6 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use crossbeam_utils::sync::{ShardedLock, ShardedLockWriteGuard};
 use hashbrown::DefaultHashBuilder;
 
-use nearcache_store::SharedGet;
-
 use crate::backend::{Backend, BackendFactory, NativeBackend};
 use crate::error::BackendError;
 
@@ -237,11 +235,15 @@ impl Shards {
     ) -> Option<T> {
         if let Locked::Native(lock) = &self.shards[index] {
             let shard = lock.read().unwrap_or_else(PoisonError::into_inner);
-            match shard.as_ref().map(|native| native.get_shared(cache_key, now_ms)) {
-                Some(SharedGet::Hit(bytes)) => return read(Cow::Borrowed(bytes)),
-                Some(SharedGet::Miss) => return None,
-                // Retired, or only the exclusive get can answer.
-                None | Some(SharedGet::Exclusive) => {}
+            if let Some(native) = shard.as_ref() {
+                if let Some(bytes) = native.get_shared(cache_key, now_ms) {
+                    return read(Cow::Borrowed(bytes));
+                }
+                // A miss (rare next to hits, and followed by a round trip)
+                // looks the key up once more rather than take every lock.
+                if native.miss_shared(cache_key) {
+                    return None;
+                }
             }
         }
         self.get_exclusive(index, cache_key, now_ms, read)

@@ -28,4 +28,4 @@ pub mod store;
 
 pub use config::{Config, ConfigError, Eviction};
 pub use stats::Stats;
-pub use store::{SharedGet, Store};
+pub use store::Store;

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use nearcache_store::{SharedGet, Store};
+use nearcache_store::Store;
 
 use crate::backend::Backend;
 use crate::error::BackendError;
@@ -13,9 +13,9 @@ use crate::stats::Striped;
 #[derive(Default)]
 pub struct NativeBackend {
     store: Store,
-    /// Hits and misses served by `get_shared`, which cannot count in the
-    /// store (its counters need `&mut`); striped, as every reading thread
-    /// bumps them.
+    /// Hits served by `get_shared` and misses by `miss_shared`, which
+    /// cannot count in the store (its counters need `&mut`); striped, as
+    /// every reading thread bumps them.
     shared_hits: Striped,
     shared_misses: Striped,
 }
@@ -108,19 +108,32 @@ impl NativeBackend {
         !self.store.config().eviction.hit_reorders()
     }
 
-    /// `key` looked up without exclusive access: its live value or a miss,
-    /// as `get` would answer and counted as `get` counts them in `stats`;
-    /// or [`SharedGet::Exclusive`], and then the exclusive
-    /// [`Backend::get_borrowed`] answers exactly as the contract says (it
-    /// removes the expired entry, reorders under LRU).
-    #[inline]
-    pub fn get_shared(&self, key: &[u8], now_ms: &dyn Fn() -> u64) -> SharedGet<'_> {
-        let found = self.store.get_shared(key, now_ms);
-        match found {
-            SharedGet::Hit(_) => self.shared_hits.bump(),
-            SharedGet::Miss => self.shared_misses.bump(),
-            SharedGet::Exclusive => {}
+    /// The live value of `key`, if `get` would return it and can be
+    /// answered without exclusive access; `None` otherwise, and then the
+    /// exclusive [`Backend::get_borrowed`] answers exactly as the contract
+    /// says (it counts the miss, removes the expired entry, reorders under
+    /// LRU). The hit counts in `stats` as a `get` hit does.
+    // Always, as `Store::get_shared`: the hit path is this lookup and a
+    // count, and left to itself the compiler sometimes made it a call.
+    #[inline(always)]
+    pub fn get_shared(&self, key: &[u8], now_ms: &dyn Fn() -> u64) -> Option<&[u8]> {
+        let value = self.store.get_shared(key, now_ms)?;
+        self.shared_hits.bump();
+        Some(value)
+    }
+
+    /// After [`get_shared`](NativeBackend::get_shared) returned `None`:
+    /// whether `key` has no entry, a miss answered here, without exclusive
+    /// access, and counted in `stats` as `get` counts one. If not (an
+    /// expired entry, or LRU eviction), the exclusive `get` must answer.
+    // Never inlined: a miss is followed by a round trip, and the hit
+    // path's body stays small.
+    #[inline(never)]
+    pub fn miss_shared(&self, key: &[u8]) -> bool {
+        let absent = self.store.lacks(key);
+        if absent {
+            self.shared_misses.bump();
         }
-        found
+        absent
     }
 }
