@@ -128,8 +128,8 @@ impl Flights {
         if inner.generation != generation {
             return Begin::Stale;
         }
-        if let Some(&Flight { started_at, generation, .. }) = inner.flights.get(cache_key)
-            && inner.is_clean(started_at, generation, &keys)
+        if let Some(&Flight { started_at, generation: its_generation, .. }) = inner.flights.get(cache_key)
+            && inner.is_clean(started_at, its_generation, &keys)
         {
             let (sender, receiver) = oneshot::channel();
             inner.flights.get_mut(cache_key).expect("found above").followers.push(sender);
