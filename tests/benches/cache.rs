@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use nearcache::{BackendSource, CacheBuilder};
 use nearcache_tests::redis_server::RedisServer;
-use nearcache_tests::throughput::{CachedGet, MutexMap, Reader, RedisGet};
+use nearcache_tests::throughput::{CachedGet, MutexMap, Reader, RedisGet, percentile};
 use redis::aio::MultiplexedConnection;
 use redis::caching::CacheConfig;
 use redis::{AsyncCommands, AsyncConnectionConfig};
@@ -80,8 +80,7 @@ impl Delays {
     /// The p50 and p99, in us.
     fn percentiles(&mut self) -> (f64, f64) {
         self.samples.sort_by(f64::total_cmp);
-        let at = |q: usize| self.samples[self.samples.len() * q / 100];
-        (at(50), at(99))
+        (percentile(&self.samples, 50), percentile(&self.samples, 99))
     }
 }
 

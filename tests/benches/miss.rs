@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use nearcache::CacheBuilder;
 use nearcache_tests::redis_server::RedisServer;
-use nearcache_tests::throughput::{CachedGet, Reader, RedisGet};
+use nearcache_tests::throughput::{CachedGet, Reader, RedisGet, percentile};
 use redis::aio::MultiplexedConnection;
 use redis::caching::CacheConfig;
 use redis::{AsyncCommands, AsyncConnectionConfig};
@@ -60,7 +60,7 @@ async fn misses<R: Reader>(name: &str, reader: &R, writer: &mut MultiplexedConne
         assert_eq!(read, new.into_bytes(), "{name} served a stale value");
     }
     samples.sort_by(f64::total_cmp);
-    let at = |q: usize| samples[samples.len() * q / 100];
+    let at = |percent| percentile(&samples, percent);
     println!("{name:<26} {:>9.1} {:>9.1} {:>9.1}", at(10), at(50), at(90));
 }
 

@@ -87,3 +87,9 @@ pub async fn throughput<R: Reader>(reader: Arc<R>, keys: Arc<Vec<String>>, tasks
     }
     total.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
+
+/// The `percent`th percentile of `sorted` (ascending): the sample at
+/// `len * percent / 100`.
+pub fn percentile(sorted: &[f64], percent: usize) -> f64 {
+    sorted[sorted.len() * percent / 100]
+}

@@ -301,14 +301,16 @@ impl Shards {
             return;
         }
         let shard_of: Vec<usize> = keys.iter().map(|key| self.index(key)).collect();
+        let one_shard = shard_of.iter().all(|&s| s == shard_of[0]);
         for index in 0..self.shards.len() {
             // A marked shard gets every key; another, the keys it holds:
-            // all of them, without a copy, when one key changed.
+            // all of them, without a copy, when they live in one shard (as
+            // one key does).
             let list: Cow<'_, [Vec<u8>]> = if self.multi_key[index].load(Ordering::SeqCst) {
                 Cow::Borrowed(keys)
             } else if !shard_of.contains(&index) {
                 continue;
-            } else if shard_of.iter().all(|&s| s == index) {
+            } else if one_shard {
                 Cow::Borrowed(keys)
             } else {
                 let own = keys.iter().zip(&shard_of).filter(|&(_, &s)| s == index);
