@@ -65,6 +65,12 @@ async fn misses<R: Reader>(name: &str, reader: &R, writer: &mut MultiplexedConne
 }
 
 fn main() {
+    const SYSTEMS: [&str; 4] = ["nearcache", "cache-aio", "uncached", "pttl"];
+    let only = std::env::var("SYSTEM").ok();
+    if let Some(system) = only.as_deref().filter(|system| !SYSTEMS.contains(system)) {
+        panic!("SYSTEM must be one of {SYSTEMS:?}, not {system:?}");
+    }
+    let rounds = std::env::var("ROUNDS").map_or(ROUNDS, |n| n.parse().expect("ROUNDS: a number of rounds"));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
     runtime.block_on(async {
         let server = RedisServer::start(&[]);
@@ -86,9 +92,7 @@ fn main() {
         let with_pttl = WithPttl(server.client().get_multiplexed_async_connection().await.expect("connect"));
         println!("one read after an invalidation, us ({SAMPLES} samples per row), multi-thread runtime");
         println!("{:<26} {:>9} {:>9} {:>9}", "system", "p10", "p50", "p90");
-        let only = std::env::var("SYSTEM").ok();
         let runs = |system: &str| only.as_deref().is_none_or(|only| only == system);
-        let rounds = std::env::var("ROUNDS").map_or(ROUNDS, |n| n.parse().expect("ROUNDS: a number of rounds"));
         for _ in 0..rounds {
             if runs("nearcache") {
                 misses("nearcache", &nearcache, &mut writer).await;
