@@ -180,16 +180,17 @@ impl Drop for Inner {
     }
 }
 
-/// Whether the reads of a batch were looked up in the cache already.
+/// Whether a read, or each read of a batch, was looked up in the cache
+/// already.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Looked {
     NotYet,
     /// Just now, and every one missed: `get` looks its key up before it
-    /// takes the batch path, and need not pay for a second lookup.
+    /// takes the miss path, and need not pay for a second lookup.
     Up,
 }
 
-/// One read of a batch, and how it proceeds after missing.
+/// How one read proceeds: answered from the backend, or sent.
 enum Plan<'a> {
     Hit(Value),
     Lead(Ticket<'a>),
@@ -291,7 +292,7 @@ impl Cache {
         self.inner.policy.check(&read)?;
         // Boxed: the miss path's future is large, and a hit should not pay
         // for moving it.
-        Ok(Box::pin(self.inner.read(vec![read], Looked::Up)).await?.remove(0))
+        Box::pin(self.inner.read_one(&read, Looked::Up)).await
     }
 
     /// `GET` of each key, each its own entry: hits are answered locally and
@@ -309,7 +310,7 @@ impl Cache {
     pub async fn cached(&self, command: &redis::Cmd) -> Result<Value, Error> {
         let read = ReadCommand::parse(parts_of(command))?;
         self.inner.policy.check(&read)?;
-        Ok(self.inner.read(vec![read], Looked::NotYet).await?.remove(0))
+        self.inner.read_one(&read, Looked::NotYet).await
     }
 
     /// `SET key value`; this cache's entries of `key` are dropped.
@@ -782,14 +783,13 @@ impl Inner {
         for batch in reads.chunks(256) {
             let links = self.links.load_full();
             let now_ms = self.clock.now_ms();
+            let cache_keys: Vec<Vec<u8>> = batch.iter().map(ReadCommand::cache_key).collect();
             let mut leads = Vec::new();
-            for read in batch {
+            for (read, cache_key) in batch.iter().zip(&cache_keys) {
                 if links.for_key(read.first_key()).is_none() {
                     continue;
                 }
-                let cache_key = read.cache_key();
-                let keys: Vec<Vec<u8>> = read.keys().map(<[u8]>::to_vec).collect();
-                match self.flights.begin(&cache_key, keys, links.generation) {
+                match self.flights.begin(cache_key, read.key_args(), links.generation) {
                     Begin::Lead(ticket) => leads.push((read, cache_key, ticket)),
                     Begin::Follow(_) => {}
                     Begin::Stale => return stored,
@@ -800,7 +800,7 @@ impl Inner {
             for ((read, cache_key, ticket), answer) in leads.into_iter().zip(answers) {
                 // A redirected read is skipped; dropping its ticket ends it.
                 if redirection(&answer.reply).is_none()
-                    && self.store(Some(target), read, &cache_key, ticket, &answer.reply, &answer.ttls, now_ms)
+                    && self.store(Some(target), read, cache_key, ticket, &answer.reply, &answer.ttls, now_ms)
                 {
                     stored += 1;
                 }
@@ -881,6 +881,41 @@ impl Inner {
         payload
     }
 
+    /// Answers one read: a hit locally, a miss in one round trip to the
+    /// node that serves its key. The batch path's steps without its
+    /// bookkeeping: no vector per step, no grouping by node.
+    async fn read_one(&self, read: &ReadCommand, looked: Looked) -> Result<Value, Error> {
+        // As in `read`: a hit must spend the task's cooperative budget.
+        tokio::task::coop::consume_budget().await;
+        for _ in 0..3 {
+            if let Some(value) = self.read_one_on(&self.links.load_full(), read, looked).await? {
+                return Ok(value);
+            }
+        }
+        Err(Error::Disconnected)
+    }
+
+    /// [`read_one`](Inner::read_one) on the connections of `links`; `None`
+    /// if they were replaced before the read could begin.
+    async fn read_one_on(&self, links: &Links, read: &ReadCommand, looked: Looked) -> Result<Option<Value>, Error> {
+        if !self.connected.load(Ordering::Acquire) && links.for_key(read.first_key()).is_none() {
+            return Err(Error::Disconnected);
+        }
+        let now_ms = self.clock.now_ms();
+        let cache_key = read.cache_key();
+        let ticket = match self.plan(links, read, &cache_key, looked, now_ms) {
+            None => return Ok(None),
+            Some(Plan::Hit(value)) => return Ok(Some(value)),
+            Some(Plan::Follow(follower)) => return self.follow(read, follower).await.map(Some),
+            Some(Plan::Lead(ticket)) => Some(ticket),
+            Some(Plan::Uncached) => None,
+        };
+        let (node, _) = links.for_key(read.first_key()).ok_or(Error::Disconnected)?;
+        let answer =
+            self.send_to_node(links, node, &[(read, ticket.is_some())]).await?.pop().expect("one answer a read");
+        self.settle(read, &cache_key, ticket, answer, now_ms).await.map(Some)
+    }
+
     /// Answers a batch of reads: hits locally, misses in one round trip to
     /// each node they live on.
     async fn read(&self, reads: Vec<ReadCommand>, looked: Looked) -> Result<Vec<Value>, Error> {
@@ -909,28 +944,10 @@ impl Inner {
         let cache_keys: Vec<Vec<u8>> = reads.iter().map(ReadCommand::cache_key).collect();
         let mut plans: Vec<Option<Plan<'_>>> = Vec::with_capacity(reads.len());
         for (read, cache_key) in reads.iter().zip(&cache_keys) {
-            if !read.keys().all(|key| self.tracking.covers(key)) {
-                Counters::bump(&self.counters.uncached_reads);
-                plans.push(Some(Plan::Uncached));
-                continue;
+            match self.plan(links, read, cache_key, looked, now_ms) {
+                Some(plan) => plans.push(Some(plan)),
+                None => return Ok(None),
             }
-            if looked == Looked::NotYet
-                && let Some(value) = self.lookup(read.first_key(), cache_key, &|| now_ms)
-            {
-                self.counters.hits.bump();
-                plans.push(Some(Plan::Hit(value)));
-                continue;
-            }
-            Counters::bump(&self.counters.misses);
-            let keys: Vec<Vec<u8>> = read.keys().map(<[u8]>::to_vec).collect();
-            plans.push(Some(match self.flights.begin(cache_key, keys, links.generation) {
-                Begin::Lead(ticket) => Plan::Lead(ticket),
-                Begin::Follow(receiver) => {
-                    Counters::bump(&self.counters.single_flight_joins);
-                    Plan::Follow(receiver)
-                }
-                Begin::Stale => return Ok(None),
-            }));
         }
 
         let sent: Vec<usize> =
@@ -951,13 +968,12 @@ impl Inner {
             let plan = plans[i].take_if(|plan| !matches!(plan, Plan::Follow(_)));
             values.push(match (plan, answers[i].take()) {
                 (Some(Plan::Hit(value)), _) => Some(Ok(value)),
-                (Some(Plan::Uncached), Some(answer)) => Some(self.unless_redirected(read, answer.reply).await),
-                (Some(Plan::Lead(ticket)), Some(answer)) => Some(match redirection(&answer.reply) {
-                    // Not from the tracked connection of the key's owner:
-                    // answered, never cached. Dropping the ticket ends it.
-                    Some(_) => self.unless_redirected(read, answer.reply).await,
-                    None => self.fill(read, &cache_keys[i], ticket, answer.reply, &answer.ttls, now_ms).await,
-                }),
+                (Some(Plan::Uncached), Some(answer)) => {
+                    Some(self.settle(read, &cache_keys[i], None, answer, now_ms).await)
+                }
+                (Some(Plan::Lead(ticket)), Some(answer)) => {
+                    Some(self.settle(read, &cache_keys[i], Some(ticket), answer, now_ms).await)
+                }
                 _ => None,
             });
         }
@@ -973,33 +989,74 @@ impl Inner {
         Ok(Some(results))
     }
 
+    /// How `read` proceeds after the links were loaded: answered from the
+    /// backend, sent uncached (a key tracking does not cover), or led or
+    /// followed as a pending fill; `None` if `links` were replaced before
+    /// its fill could be registered.
+    fn plan<'a>(
+        &'a self,
+        links: &Links,
+        read: &'a ReadCommand,
+        cache_key: &'a [u8],
+        looked: Looked,
+        now_ms: u64,
+    ) -> Option<Plan<'a>> {
+        if !read.keys().all(|key| self.tracking.covers(key)) {
+            Counters::bump(&self.counters.uncached_reads);
+            return Some(Plan::Uncached);
+        }
+        if looked == Looked::NotYet
+            && let Some(value) = self.lookup(read.first_key(), cache_key, &|| now_ms)
+        {
+            self.counters.hits.bump();
+            return Some(Plan::Hit(value));
+        }
+        Counters::bump(&self.counters.misses);
+        match self.flights.begin(cache_key, read.key_args(), links.generation) {
+            Begin::Lead(ticket) => Some(Plan::Lead(ticket)),
+            Begin::Follow(follower) => {
+                Counters::bump(&self.counters.single_flight_joins);
+                Some(Plan::Follow(follower))
+            }
+            Begin::Stale => None,
+        }
+    }
+
+    /// The value of a read that was sent: a leader's reply is stored unless
+    /// something poisoned it. A reply not from the tracked connection of
+    /// the key's owner (an uncached read's, or a redirection) is answered
+    /// and never cached; dropping the ticket ends its flight.
+    async fn settle(
+        &self,
+        read: &ReadCommand,
+        cache_key: &[u8],
+        ticket: Option<Ticket<'_>>,
+        answer: Answer,
+        sent_at_ms: u64,
+    ) -> Result<Value, Error> {
+        match ticket {
+            Some(ticket) if redirection(&answer.reply).is_none() => {
+                self.fill(read, cache_key, ticket, answer.reply, &answer.ttls, sent_at_ms).await
+            }
+            _ => self.unless_redirected(read, answer.reply).await,
+        }
+    }
+
     /// Sends `reads` in one pipeline per node, to the node that serves each
     /// read's first key, all at once; returns their answers in order.
     async fn send(&self, links: &Links, reads: &[Sending<'_>]) -> Result<Vec<Answer>, Error> {
-        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
-        for (at, (read, _)) in reads.iter().enumerate() {
-            let (node, _) = links.for_key(read.first_key()).ok_or(Error::Disconnected)?;
-            match groups.iter_mut().find(|(n, _)| *n == node) {
-                Some((_, ats)) => ats.push(at),
-                None => groups.push((node, vec![at])),
+        let mut groups: Vec<(usize, Vec<Sending<'_>>, Vec<usize>)> = Vec::new();
+        for (at, &sending) in reads.iter().enumerate() {
+            let (node, _) = links.for_key(sending.0.first_key()).ok_or(Error::Disconnected)?;
+            match groups.iter_mut().find(|(n, _, _)| *n == node) {
+                Some((_, group, ats)) => {
+                    group.push(sending);
+                    ats.push(at);
+                }
+                None => groups.push((node, vec![sending], vec![at])),
             }
         }
-        let pipelines = groups.iter().map(|(node, ats)| async move {
-            let (address, link) = (&links.topology.nodes()[*node], links.nodes[*node].as_ref().expect("found above"));
-            Counters::add(&link.counters.reads_sent, ats.len() as u64);
-            let mut pipe = redis::pipe();
-            pipe.ignore_errors();
-            for &at in ats {
-                match reads[at] {
-                    (read, true) => self.add_cached_read(&mut pipe, read),
-                    (read, false) => {
-                        pipe.add_command(read.to_cmd());
-                    }
-                }
-            }
-            let replies = pipe.query_async::<Vec<Value>>(&mut link.connection.clone()).await;
-            replies.map_err(|error| self.request_failed(address, link, error))
-        });
+        let pipelines = groups.iter().map(|(node, group, _)| self.send_to_node(links, *node, group));
         // One node (always, but in a cluster) needs no join.
         let replies = if groups.len() == 1 {
             vec![pipelines.into_iter().next().expect("one group").await]
@@ -1007,16 +1064,42 @@ impl Inner {
             futures_util::future::join_all(pipelines).await
         };
         let mut answers: Vec<Option<Answer>> = (0..reads.len()).map(|_| None).collect();
-        for ((_, ats), replies) in groups.iter().zip(replies) {
-            let mut replies = replies?.into_iter();
-            for &at in ats {
-                let (read, cached) = reads[at];
-                let reply = server_reply(replies.next());
-                let ttls = if cached { read.keys().map(|_| replies.next()).collect() } else { Vec::new() };
-                answers[at] = Some(Answer { reply, ttls });
+        for ((_, _, ats), group_answers) in groups.iter().zip(replies) {
+            for (&at, answer) in ats.iter().zip(group_answers?) {
+                answers[at] = Some(answer);
             }
         }
         Ok(answers.into_iter().map(|answer| answer.expect("every read is in a group")).collect())
+    }
+
+    /// Sends `reads`, which node `node` of `links` serves, in one pipeline;
+    /// returns their answers in order.
+    async fn send_to_node(&self, links: &Links, node: usize, reads: &[Sending<'_>]) -> Result<Vec<Answer>, Error> {
+        let address = &links.topology.nodes()[node];
+        let link = links.nodes[node].as_ref().ok_or(Error::Disconnected)?;
+        Counters::add(&link.counters.reads_sent, reads.len() as u64);
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for &(read, cached) in reads {
+            if cached {
+                self.add_cached_read(&mut pipe, read);
+            } else {
+                pipe.add_command(read.to_cmd());
+            }
+        }
+        let replies = pipe
+            .query_async::<Vec<Value>>(&mut link.connection.clone())
+            .await
+            .map_err(|error| self.request_failed(address, link, error))?;
+        let mut replies = replies.into_iter();
+        Ok(reads
+            .iter()
+            .map(|&(read, cached)| {
+                let reply = server_reply(replies.next());
+                let ttls = if cached { read.keys().map(|_| replies.next()).collect() } else { Vec::new() };
+                Answer { reply, ttls }
+            })
+            .collect())
     }
 
     /// A cluster redirection from the single server this cache was made
@@ -1120,16 +1203,15 @@ impl Inner {
         sent_at_ms: u64,
     ) -> bool {
         let ttl_ms = entry_ttl(self.policy.ttl_ms(read.name()), ttls);
-        let keys: Vec<Vec<u8>> = read.keys().map(<[u8]>::to_vec).collect();
         let mut encoded = false;
-        let stored = ticket.complete(reply, |value| {
+        let stored = ticket.complete(reply, |value, keys| {
             if let Some(bytes) = reply::encode(value) {
                 encoded = true;
                 // Deadlines count from when the read was sent: never later
                 // than the key's own expiry.
                 match target {
-                    Some(shards) => shards.put(cache_key, &keys, &bytes, ttl_ms, sent_at_ms),
-                    None => self.backends.load().serving.put(cache_key, &keys, &bytes, ttl_ms, sent_at_ms),
+                    Some(shards) => shards.put(cache_key, keys, &bytes, ttl_ms, sent_at_ms),
+                    None => self.backends.load().serving.put(cache_key, keys, &bytes, ttl_ms, sent_at_ms),
                 }
             }
         });
@@ -1148,7 +1230,7 @@ impl Inner {
             Ok(result) => result,
             // The leader was cancelled or failed before a reply, or a read
             // that started after an invalidation took its place.
-            Err(_) => Box::pin(self.read(vec![read.clone()], Looked::NotYet)).await.map(|mut v| v.remove(0)),
+            Err(_) => Box::pin(self.read_one(read, Looked::NotYet)).await,
         }
     }
 }

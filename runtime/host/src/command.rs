@@ -2,6 +2,7 @@
 //! canonical cache key of a call.
 
 use std::fmt;
+use std::ops::Range;
 
 use crate::error::Error;
 
@@ -136,8 +137,9 @@ pub struct ReadCommand {
     name: &'static str,
     /// Arguments after the name.
     args: Vec<Vec<u8>>,
-    /// Indices into `args` of the keys it reads, first key first.
-    key_indices: Vec<usize>,
+    /// Where in `args` the keys it reads are, first key first: every
+    /// allowlisted command's keys are consecutive arguments.
+    keys: Range<usize>,
 }
 
 impl fmt::Debug for ReadCommand {
@@ -169,23 +171,23 @@ impl ReadCommand {
             };
             return Err(arity(expected));
         }
-        let key_indices = match spec.keys {
-            First => vec![0],
-            All => (0..args.len()).collect(),
+        let keys = match spec.keys {
+            First => 0..1,
+            All => 0..args.len(),
             Counted => {
                 let count = std::str::from_utf8(&args[0]).ok().and_then(|s| s.parse::<usize>().ok());
                 match count {
-                    Some(n) if n >= 1 && n < args.len() => (1..=n).collect(),
+                    Some(n) if n >= 1 && n < args.len() => 1..n + 1,
                     _ => return Err(arity("a key count of at least 1, followed by that many keys".to_owned())),
                 }
             }
         };
-        Ok(ReadCommand { name: spec.name, args, key_indices })
+        Ok(ReadCommand { name: spec.name, args, keys })
     }
 
     /// `GET key`.
     pub(crate) fn get(key: Vec<u8>) -> ReadCommand {
-        ReadCommand { name: "GET", args: vec![key], key_indices: vec![0] }
+        ReadCommand { name: "GET", args: vec![key], keys: 0..1 }
     }
 
     /// The command's name, upper case.
@@ -195,12 +197,17 @@ impl ReadCommand {
 
     /// The Redis keys the command reads, first key first.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &[u8]> {
-        self.key_indices.iter().map(|&i| self.args[i].as_slice())
+        self.key_args().iter().map(Vec::as_slice)
+    }
+
+    /// The Redis keys the command reads, as the arguments that hold them.
+    pub(crate) fn key_args(&self) -> &[Vec<u8>] {
+        &self.args[self.keys.clone()]
     }
 
     /// The first key: the one that picks the shard.
     pub(crate) fn first_key(&self) -> &[u8] {
-        &self.args[self.key_indices[0]]
+        &self.args[self.keys.start]
     }
 
     /// The canonical, unambiguous cache key: every part (the upper-case

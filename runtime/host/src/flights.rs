@@ -90,8 +90,8 @@ pub(crate) enum Begin<'a> {
 /// see the flight end without a reply.
 pub(crate) struct Ticket<'a> {
     flights: &'a Flights,
-    cache_key: Vec<u8>,
-    keys: Vec<Vec<u8>>,
+    cache_key: &'a [u8],
+    keys: &'a [Vec<u8>],
     id: u64,
     started_at: u64,
     generation: u64,
@@ -123,13 +123,13 @@ impl Flights {
     /// flight of its own, which takes the old one's place. The old one's
     /// followers are dropped then, and read again; its leader still
     /// receives its reply, but does not store it.
-    pub(crate) fn begin(&self, cache_key: &[u8], keys: Vec<Vec<u8>>, generation: u64) -> Begin<'_> {
+    pub(crate) fn begin<'a>(&'a self, cache_key: &'a [u8], keys: &'a [Vec<u8>], generation: u64) -> Begin<'a> {
         let mut inner = self.lock();
         if inner.generation != generation {
             return Begin::Stale;
         }
         if let Some(&Flight { started_at, generation: its_generation, .. }) = inner.flights.get(cache_key)
-            && inner.is_clean(started_at, its_generation, &keys)
+            && inner.is_clean(started_at, its_generation, keys)
         {
             let (sender, receiver) = oneshot::channel();
             inner.flights.get_mut(cache_key).expect("found above").followers.push(sender);
@@ -137,19 +137,11 @@ impl Flights {
         }
         let (id, started_at) = (inner.next_id, inner.seq);
         inner.next_id += 1;
-        for key in &keys {
+        for key in keys {
             inner.marks.entry_ref(key.as_slice()).or_insert(Mark { pending: 0, poisoned_at: 0 }).pending += 1;
         }
         inner.flights.insert(cache_key.to_vec(), Flight { id, started_at, generation, followers: Vec::new() });
-        Begin::Lead(Ticket {
-            flights: self,
-            cache_key: cache_key.to_vec(),
-            keys,
-            id,
-            started_at,
-            generation,
-            released: false,
-        })
+        Begin::Lead(Ticket { flights: self, cache_key, keys, id, started_at, generation, released: false })
     }
 
     /// Poisons the fills of `keys`: Redis reported them changed.
@@ -199,14 +191,15 @@ impl Flights {
 
 impl Ticket<'_> {
     /// Finishes the flight with `reply`. If nothing poisoned it, `store`
-    /// runs first, under the lock; returns whether it ran. Followers then
-    /// receive the reply either way: it is what the server answered.
-    pub(crate) fn complete(mut self, reply: &Result<Value, Error>, store: impl FnOnce(&Value)) -> bool {
+    /// runs first, under the lock, with the Redis keys the read reads;
+    /// returns whether it ran. Followers then receive the reply either way:
+    /// it is what the server answered.
+    pub(crate) fn complete(mut self, reply: &Result<Value, Error>, store: impl FnOnce(&Value, &[Vec<u8>])) -> bool {
         let (stored, followers) = {
             let mut inner = self.flights.lock();
-            let clean = inner.is_clean(self.started_at, self.generation, &self.keys);
+            let clean = inner.is_clean(self.started_at, self.generation, self.keys);
             if let (true, Ok(value)) = (clean, reply) {
-                store(value);
+                store(value, self.keys);
             }
             (clean && reply.is_ok(), self.release(&mut inner))
         };
@@ -223,7 +216,7 @@ impl Ticket<'_> {
         if std::mem::replace(&mut self.released, true) {
             return Vec::new();
         }
-        for key in &self.keys {
+        for key in self.keys {
             if let Some(mark) = inner.marks.get_mut(key) {
                 mark.pending -= 1;
                 if mark.pending == 0 {
@@ -231,7 +224,7 @@ impl Ticket<'_> {
                 }
             }
         }
-        match inner.flights.entry_ref(self.cache_key.as_slice()) {
+        match inner.flights.entry_ref(self.cache_key) {
             hashbrown::hash_map::EntryRef::Occupied(flight) if flight.get().id == self.id => flight.remove().followers,
             _ => Vec::new(),
         }
@@ -259,8 +252,9 @@ mod tests {
         vec![k.as_bytes().to_vec()]
     }
 
-    fn lead<'a>(flights: &'a Flights, key: &str) -> Ticket<'a> {
-        match flights.begin(key.as_bytes(), keys(key), 0) {
+    /// Leads the read of `keys`, whose cache key is its one key.
+    fn lead<'a>(flights: &'a Flights, keys: &'a [Vec<u8>]) -> Ticket<'a> {
+        match flights.begin(&keys[0], keys, 0) {
             Begin::Lead(ticket) => ticket,
             _ => panic!("expected to lead"),
         }
@@ -269,63 +263,68 @@ mod tests {
     #[test]
     fn a_poisoned_fill_is_not_stored() {
         let flights = Flights::new();
-        let ticket = lead(&flights, "k");
+        let k = keys("k");
+        let ticket = lead(&flights, &k);
         flights.poison(&keys("k"));
-        assert!(!ticket.complete(&Ok(Value::Int(1)), |_| panic!("stored a poisoned fill")));
+        assert!(!ticket.complete(&Ok(Value::Int(1)), |_, _| panic!("stored a poisoned fill")));
         // The mark is gone with its last fill: a new fill is clean.
-        let ticket = lead(&flights, "k");
-        assert!(ticket.complete(&Ok(Value::Int(2)), |_| {}));
+        let ticket = lead(&flights, &k);
+        assert!(ticket.complete(&Ok(Value::Int(2)), |_, _| {}));
     }
 
     #[test]
     fn poison_of_another_key_does_not_matter() {
         let flights = Flights::new();
-        let ticket = lead(&flights, "k");
+        let k = keys("k");
+        let ticket = lead(&flights, &k);
         flights.poison(&keys("other"));
-        assert!(ticket.complete(&Ok(Value::Int(1)), |_| {}));
+        assert!(ticket.complete(&Ok(Value::Int(1)), |_, _| {}));
     }
 
     #[test]
     fn a_flush_or_lost_connection_poisons_every_fill() {
         let flights = Flights::new();
-        let ticket = lead(&flights, "k");
+        let k = keys("k");
+        let ticket = lead(&flights, &k);
         flights.flush(|| {});
-        assert!(!ticket.complete(&Ok(Value::Int(1)), |_| panic!("stored across a flush")));
-        let ticket = lead(&flights, "k");
+        assert!(!ticket.complete(&Ok(Value::Int(1)), |_, _| panic!("stored across a flush")));
+        let ticket = lead(&flights, &k);
         assert!(flights.advance(|| true, |generation| assert_eq!(generation, 1)));
         assert!(!flights.advance(|| false, |_| panic!("lost the same connection twice")));
-        assert!(!ticket.complete(&Ok(Value::Int(1)), |_| panic!("stored across a disconnect")));
-        assert!(matches!(flights.begin(b"k", keys("k"), 0), Begin::Stale));
+        assert!(!ticket.complete(&Ok(Value::Int(1)), |_, _| panic!("stored across a disconnect")));
+        assert!(matches!(flights.begin(b"k", &k, 0), Begin::Stale));
     }
 
     #[test]
     fn followers_join_clean_flights_only() {
         let flights = Flights::new();
-        let ticket = lead(&flights, "k");
-        let Begin::Follow(mut follower) = flights.begin(b"k", keys("k"), 0) else { panic!("expected to follow") };
+        let k = keys("k");
+        let ticket = lead(&flights, &k);
+        let Begin::Follow(mut follower) = flights.begin(b"k", &k, 0) else { panic!("expected to follow") };
         flights.poison(&keys("k"));
         // After the invalidation, a new read must not join the old flight:
         // it leads one of its own, and the old flight's follower is told to
         // read again.
-        let second = lead(&flights, "k");
+        let second = lead(&flights, &k);
         assert!(matches!(follower.try_recv(), Err(TryRecvError::Closed)));
-        assert!(!ticket.complete(&Ok(Value::Int(1)), |_| panic!("stored a poisoned fill")));
+        assert!(!ticket.complete(&Ok(Value::Int(1)), |_, _| panic!("stored a poisoned fill")));
         // The old leader finishing did not end the new flight.
-        let Begin::Follow(mut joined) = flights.begin(b"k", keys("k"), 0) else { panic!("expected to follow") };
-        assert!(second.complete(&Ok(Value::Int(2)), |_| {}));
+        let Begin::Follow(mut joined) = flights.begin(b"k", &k, 0) else { panic!("expected to follow") };
+        assert!(second.complete(&Ok(Value::Int(2)), |_, _| {}));
         assert!(matches!(joined.try_recv(), Ok(Ok(Value::Int(2)))));
-        assert!(matches!(flights.begin(b"k", keys("k"), 0), Begin::Lead(_)));
+        assert!(matches!(flights.begin(b"k", &k, 0), Begin::Lead(_)));
     }
 
     #[test]
     fn a_leader_that_ends_without_a_reply_sends_its_followers_to_read_again() {
         let flights = Flights::new();
-        let ticket = lead(&flights, "k");
-        let Begin::Follow(mut follower) = flights.begin(b"k", keys("k"), 0) else { panic!("expected to follow") };
+        let k = keys("k");
+        let ticket = lead(&flights, &k);
+        let Begin::Follow(mut follower) = flights.begin(b"k", &k, 0) else { panic!("expected to follow") };
         assert!(matches!(follower.try_recv(), Err(TryRecvError::Empty)));
         drop(ticket);
         assert!(matches!(follower.try_recv(), Err(TryRecvError::Closed)));
         // Its marks went with it: the next read leads, and stores.
-        assert!(lead(&flights, "k").complete(&Ok(Value::Int(1)), |_| {}));
+        assert!(lead(&flights, &k).complete(&Ok(Value::Int(1)), |_, _| {}));
     }
 }
