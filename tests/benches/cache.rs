@@ -26,7 +26,10 @@ use redis::{AsyncCommands, AsyncConnectionConfig};
 
 const KEYS: usize = 1_000;
 const VALUE_SIZE: usize = 100;
-const DELAY_SAMPLES: usize = 300;
+/// Invalidation-delay samples per system; its p99 is the tenth worst.
+const DELAY_SAMPLES: usize = 1_000;
+/// Keys each system's delay samples take in turn.
+const KEYS_PER_SYSTEM: usize = KEYS / 3;
 
 fn key(n: usize) -> String {
     format!("bench:{n:06}")
@@ -191,21 +194,25 @@ async fn run(seconds: f64) {
         assert_eq!(cache.0.stats().misses, KEYS as u64, "a nearcache run was not all hits after warm-up");
     }
 
-    // The systems' samples alternate, each system on keys of its own, so
-    // a change in the machine's speed reaches all three alike.
-    const _: () = assert!(3 * DELAY_SAMPLES <= KEYS, "each system needs keys of its own");
+    // The systems' samples alternate, each system on keys of its own, and
+    // their order rotates, so that a drift in the machine's speed, or what
+    // one system's sample leaves behind for the next, reaches all three
+    // alike. A key comes round again every KEYS_PER_SYSTEM samples, each
+    // time with a new value.
     let mut delays: [Delays; 3] = Default::default();
     for i in 0..DELAY_SAMPLES {
-        let sample = |system: usize, salt: &str| {
-            let new = format!("{salt}{i:0width$}", width = VALUE_SIZE - salt.len());
-            (key(system * DELAY_SAMPLES + i), new.into_bytes())
-        };
-        let (k, new) = sample(0, "n");
-        delays[0].record(invalidation_delay(&*nearcache, &mut writer, &k, &new).await);
-        let (k, new) = sample(1, "l");
-        delays[1].record(invalidation_delay(&*nearcache_lru, &mut writer, &k, &new).await);
-        let (k, new) = sample(2, "a");
-        delays[2].record(invalidation_delay(&*cache_aio, &mut writer, &k, &new).await);
+        for turn in 0..3 {
+            let system = (i + turn) % 3;
+            let salt = ["n", "l", "a"][system];
+            let new = format!("{salt}{i:0width$}", width = VALUE_SIZE - salt.len()).into_bytes();
+            let k = key(system * KEYS_PER_SYSTEM + i % KEYS_PER_SYSTEM);
+            let sample = match system {
+                0 => invalidation_delay(&*nearcache, &mut writer, &k, &new).await,
+                1 => invalidation_delay(&*nearcache_lru, &mut writer, &k, &new).await,
+                _ => invalidation_delay(&*cache_aio, &mut writer, &k, &new).await,
+            };
+            delays[system].record(sample);
+        }
     }
     for (name, delays) in ["nearcache", "nearcache lru", "cache-aio"].into_iter().zip(&mut delays) {
         let (p50, p99) = delays.percentiles();
