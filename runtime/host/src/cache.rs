@@ -292,7 +292,7 @@ impl Cache {
         self.inner.policy.check(&read)?;
         // Boxed: the miss path's future is large, and a hit should not pay
         // for moving it.
-        Box::pin(self.inner.read_one(&read, Looked::Up)).await
+        Box::pin(self.inner.read_one(read, Looked::Up)).await
     }
 
     /// `GET` of each key, each its own entry: hits are answered locally and
@@ -310,7 +310,7 @@ impl Cache {
     pub async fn cached(&self, command: &redis::Cmd) -> Result<Value, Error> {
         let read = ReadCommand::parse(parts_of(command))?;
         self.inner.policy.check(&read)?;
-        self.inner.read_one(&read, Looked::NotYet).await
+        self.inner.read_one(read, Looked::NotYet).await
     }
 
     /// `SET key value`; this cache's entries of `key` are dropped.
@@ -883,12 +883,15 @@ impl Inner {
 
     /// Answers one read: a hit locally, a miss in one round trip to the
     /// node that serves its key. The batch path's steps without its
-    /// bookkeeping: no vector per step, no grouping by node.
-    async fn read_one(&self, read: &ReadCommand, looked: Looked) -> Result<Value, Error> {
+    /// bookkeeping: no vector per step, no grouping by node. It owns
+    /// `read`, so that a caller that boxes it holds nothing else across the
+    /// wait (`get`'s future then has no `ReadCommand` of its own to drop,
+    /// and its drop stays inlined in every hit).
+    async fn read_one(&self, read: ReadCommand, looked: Looked) -> Result<Value, Error> {
         // As in `read`: a hit must spend the task's cooperative budget.
         tokio::task::coop::consume_budget().await;
         for _ in 0..3 {
-            if let Some(value) = self.read_one_on(&self.links.load_full(), read, looked).await? {
+            if let Some(value) = self.read_one_on(&self.links.load_full(), &read, looked).await? {
                 return Ok(value);
             }
         }
@@ -1230,7 +1233,7 @@ impl Inner {
             Ok(result) => result,
             // The leader was cancelled or failed before a reply, or a read
             // that started after an invalidation took its place.
-            Err(_) => Box::pin(self.read_one(read, Looked::NotYet)).await,
+            Err(_) => Box::pin(self.read_one(read.clone(), Looked::NotYet)).await,
         }
     }
 }
