@@ -6,7 +6,9 @@
 //! uncached GET through the redis crate, a bare `Mutex<HashMap>` read in the
 //! same loop (the least a hit costs: one lock, one lookup, one copy), and the
 //! invalidation delay (a write by another client until the cache stops
-//! serving the old value).
+//! serving the old value): until the first read of the new value returns,
+//! and, for the samples whose first read after the write was still old,
+//! when the last old read returned.
 //!
 //! Run with `cargo bench -p nearcache-tests --bench cache`. Set
 //! `BENCH_SECONDS` to change the time per throughput figure (default 3, in
@@ -56,29 +58,68 @@ fn measure<R: Reader>(reader: &Arc<R>) -> Measure {
 /// Longest a sample waits for a write to show; beyond it the read is stale.
 const STALE_AFTER: Duration = Duration::from_secs(1);
 
-/// Microseconds from a write of `new` to `key` (from its reply) to the
-/// first read through `reader` that sees it, reading the key in a loop, and
-/// whether the read was still stale when it gave up, after [`STALE_AFTER`].
+/// How often the delay loop reads: at one rate for every system (each
+/// system's read takes less), so that how fast a system's reads are does
+/// not change how hard the loop competes for the CPU, or how often it
+/// gives the CPU up.
+const POLL_EVERY: Duration = Duration::from_micros(1);
+
+/// How often the delay loop yields the thread to the OS.
+const THREAD_YIELD_EVERY: Duration = Duration::from_micros(5);
+
+/// One invalidation-delay sample.
+struct Sample {
+    /// Microseconds from the write's reply to the first read of the new
+    /// value, or to giving up.
+    us: f64,
+    /// If the first read after the write's reply still returned the old
+    /// value (the cache had not yet applied the invalidation), when the
+    /// last such read returned, in microseconds after the write's reply.
+    last_old_us: Option<f64>,
+    /// Whether the reads were still old when it gave up, after
+    /// [`STALE_AFTER`].
+    stale: bool,
+}
+
+/// Writes `new` to `key` through `writer` and reads the key through
+/// `reader` every [`POLL_EVERY`] until it sees `new`, timing from the
+/// write's reply.
 async fn invalidation_delay<R: Reader>(
     reader: &R,
     writer: &mut MultiplexedConnection,
     key: &str,
     new: &[u8],
-) -> (f64, bool) {
+) -> Sample {
     assert_ne!(reader.read(key).await, new);
     let _: () = writer.set(key, new).await.unwrap();
     let written = Instant::now();
-    while reader.read(key).await != new {
-        if written.elapsed() > STALE_AFTER {
-            return (written.elapsed().as_secs_f64() * 1e6, true);
+    let micros_since_written = || written.elapsed().as_secs_f64() * 1e6;
+    let mut last_old_us = None;
+    let mut thread_yielded = written;
+    loop {
+        let read_at = Instant::now();
+        if reader.read(key).await == new {
+            return Sample { us: micros_since_written(), last_old_us, stale: false };
         }
-        // Yield to the runtime, then the CPU: a loop that spins holds a
-        // core that Redis and the connection's driver need, and its delay
-        // measured the OS scheduler's time slices (a p99 of 3 to 5 ms).
+        last_old_us = Some(micros_since_written());
+        if written.elapsed() > STALE_AFTER {
+            return Sample { us: micros_since_written(), last_old_us, stale: true };
+        }
+        // Yield to the runtime after every read, and the thread now and
+        // then: a loop that never yields it holds a core that Redis and the
+        // connection's driver need (its delay measured the OS scheduler's
+        // time slices, a p99 of 3 to 5 ms), and one that yields it after
+        // every read gives the core up more often the faster the system's
+        // reads are, each time a chance to lose it for a time slice.
         tokio::task::yield_now().await;
-        std::thread::yield_now();
+        if thread_yielded.elapsed() >= THREAD_YIELD_EVERY {
+            std::thread::yield_now();
+            thread_yielded = Instant::now();
+        }
+        while read_at.elapsed() < POLL_EVERY {
+            std::hint::spin_loop();
+        }
     }
-    (written.elapsed().as_secs_f64() * 1e6, false)
 }
 
 /// One system's invalidation delays; a stale sample counts at the time it
@@ -86,19 +127,33 @@ async fn invalidation_delay<R: Reader>(
 #[derive(Default)]
 struct Delays {
     samples: Vec<f64>,
+    /// For each sample whose first read was old, when the last old read
+    /// returned.
+    last_old: Vec<f64>,
     stale: usize,
 }
 
 impl Delays {
-    fn record(&mut self, (us, stale): (f64, bool)) {
-        self.samples.push(us);
-        self.stale += usize::from(stale);
+    fn record(&mut self, sample: Sample) {
+        self.samples.push(sample.us);
+        self.last_old.extend(sample.last_old_us);
+        self.stale += usize::from(sample.stale);
     }
 
     /// The p50 and p99, in us.
     fn percentiles(&mut self) -> (f64, f64) {
         self.samples.sort_by(f64::total_cmp);
         (percentile(&self.samples, 50), percentile(&self.samples, 99))
+    }
+
+    /// The p50 and p90 of when the last old read returned, in us, over the
+    /// samples whose first read was old; zeros if there were none.
+    fn last_old_percentiles(&mut self) -> (f64, f64) {
+        if self.last_old.is_empty() {
+            return (0.0, 0.0);
+        }
+        self.last_old.sort_by(f64::total_cmp);
+        (percentile(&self.last_old, 50), percentile(&self.last_old, 90))
     }
 }
 
@@ -216,8 +271,10 @@ async fn run(seconds: f64) {
     }
     for (name, delays) in ["nearcache", "nearcache lru", "cache-aio"].into_iter().zip(&mut delays) {
         let (p50, p99) = delays.percentiles();
+        let (old_p50, old_p90) = delays.last_old_percentiles();
         println!(
-            "invalidation delay, {name}: p50 {p50:.0} us, p99 {p99:.0} us, {} of {DELAY_SAMPLES} still stale after {STALE_AFTER:?}",
+            "invalidation delay, {name}: p50 {p50:.0} us, p99 {p99:.0} us; first read old in {} of {DELAY_SAMPLES} (last old read at p50 {old_p50:.1} us, p90 {old_p90:.1} us); {} still stale after {STALE_AFTER:?}",
+            delays.last_old.len(),
             delays.stale
         );
     }
