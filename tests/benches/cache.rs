@@ -37,6 +37,11 @@ fn key(n: usize) -> String {
     format!("bench:{n:06}")
 }
 
+/// The `n`th key of `system`'s delay samples, which no other system reads.
+fn delay_key(system: usize, n: usize) -> String {
+    format!("delay:{system}:{n:06}")
+}
+
 /// Gets per second with `tasks` concurrent tasks reading the keys.
 async fn throughput<R: Reader>(reader: Arc<R>, tasks: usize, seconds: f64) -> f64 {
     nearcache_tests::throughput::throughput(reader, Arc::new((0..KEYS).map(key).collect()), tasks, seconds).await
@@ -253,14 +258,22 @@ async fn run(seconds: f64) {
     // their order rotates, so that a drift in the machine's speed, or what
     // one system's sample leaves behind for the next, reaches all three
     // alike. A key comes round again every KEYS_PER_SYSTEM samples, each
-    // time with a new value.
+    // time with a new value. No other system reads a system's keys, so a
+    // write sends one push: on keys all three had read, Redis sent three,
+    // and wrote them in an order of its own, the client that connected
+    // first getting its push last.
+    for system in 0..3 {
+        for n in 0..KEYS_PER_SYSTEM {
+            let _: () = writer.set(delay_key(system, n), &value).await.unwrap();
+        }
+    }
     let mut delays: [Delays; 3] = Default::default();
     for i in 0..DELAY_SAMPLES {
         for turn in 0..3 {
             let system = (i + turn) % 3;
             let salt = ["n", "l", "a"][system];
             let new = format!("{salt}{i:0width$}", width = VALUE_SIZE - salt.len()).into_bytes();
-            let k = key(system * KEYS_PER_SYSTEM + i % KEYS_PER_SYSTEM);
+            let k = delay_key(system, i % KEYS_PER_SYSTEM);
             let sample = match system {
                 0 => invalidation_delay(&*nearcache, &mut writer, &k, &new).await,
                 1 => invalidation_delay(&*nearcache_lru, &mut writer, &k, &new).await,
