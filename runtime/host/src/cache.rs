@@ -901,7 +901,8 @@ impl Inner {
     /// [`read_one`](Inner::read_one) on the connections of `links`; `None`
     /// if they were replaced before the read could begin.
     async fn read_one_on(&self, links: &Links, read: &ReadCommand, looked: Looked) -> Result<Option<Value>, Error> {
-        if !self.connected.load(Ordering::Acquire) && links.for_key(read.first_key()).is_none() {
+        let owner = links.for_key(read.first_key());
+        if !self.connected.load(Ordering::Acquire) && owner.is_none() {
             return Err(Error::Disconnected);
         }
         let now_ms = self.clock.now_ms();
@@ -913,7 +914,7 @@ impl Inner {
             Some(Plan::Lead(ticket)) => Some(ticket),
             Some(Plan::Uncached) => None,
         };
-        let (node, _) = links.for_key(read.first_key()).ok_or(Error::Disconnected)?;
+        let (node, _) = owner.ok_or(Error::Disconnected)?;
         let answer =
             self.send_to_node(links, node, &[(read, ticket.is_some())]).await?.pop().expect("one answer a read");
         self.settle(read, &cache_key, ticket, answer, now_ms).await.map(Some)
@@ -1048,18 +1049,18 @@ impl Inner {
     /// Sends `reads` in one pipeline per node, to the node that serves each
     /// read's first key, all at once; returns their answers in order.
     async fn send(&self, links: &Links, reads: &[Sending<'_>]) -> Result<Vec<Answer>, Error> {
-        let mut groups: Vec<(usize, Vec<Sending<'_>>, Vec<usize>)> = Vec::new();
-        for (at, &sending) in reads.iter().enumerate() {
-            let (node, _) = links.for_key(sending.0.first_key()).ok_or(Error::Disconnected)?;
-            match groups.iter_mut().find(|(n, _, _)| *n == node) {
-                Some((_, group, ats)) => {
-                    group.push(sending);
-                    ats.push(at);
-                }
-                None => groups.push((node, vec![sending], vec![at])),
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (at, (read, _)) in reads.iter().enumerate() {
+            let (node, _) = links.for_key(read.first_key()).ok_or(Error::Disconnected)?;
+            match groups.iter_mut().find(|(n, _)| *n == node) {
+                Some((_, ats)) => ats.push(at),
+                None => groups.push((node, vec![at])),
             }
         }
-        let pipelines = groups.iter().map(|(node, group, _)| self.send_to_node(links, *node, group));
+        let pipelines = groups.iter().map(|(node, ats)| async move {
+            let group: Vec<Sending<'_>> = ats.iter().map(|&at| reads[at]).collect();
+            self.send_to_node(links, *node, &group).await
+        });
         // One node (always, but in a cluster) needs no join.
         let replies = if groups.len() == 1 {
             vec![pipelines.into_iter().next().expect("one group").await]
@@ -1067,7 +1068,7 @@ impl Inner {
             futures_util::future::join_all(pipelines).await
         };
         let mut answers: Vec<Option<Answer>> = (0..reads.len()).map(|_| None).collect();
-        for ((_, _, ats), group_answers) in groups.iter().zip(replies) {
+        for ((_, ats), group_answers) in groups.iter().zip(replies) {
             for (&at, answer) in ats.iter().zip(group_answers?) {
                 answers[at] = Some(answer);
             }

@@ -260,6 +260,14 @@ mod tests {
         }
     }
 
+    /// Joins the read of `keys` in flight, as [`lead`] started it.
+    fn follow(flights: &Flights, keys: &[Vec<u8>]) -> Follower {
+        match flights.begin(&keys[0], keys, 0) {
+            Begin::Follow(follower) => follower,
+            _ => panic!("expected to follow"),
+        }
+    }
+
     #[test]
     fn a_poisoned_fill_is_not_stored() {
         let flights = Flights::new();
@@ -300,8 +308,8 @@ mod tests {
         let flights = Flights::new();
         let k = keys("k");
         let ticket = lead(&flights, &k);
-        let Begin::Follow(mut follower) = flights.begin(b"k", &k, 0) else { panic!("expected to follow") };
-        flights.poison(&keys("k"));
+        let mut follower = follow(&flights, &k);
+        flights.poison(&k);
         // After the invalidation, a new read must not join the old flight:
         // it leads one of its own, and the old flight's follower is told to
         // read again.
@@ -309,7 +317,7 @@ mod tests {
         assert!(matches!(follower.try_recv(), Err(TryRecvError::Closed)));
         assert!(!ticket.complete(&Ok(Value::Int(1)), |_, _| panic!("stored a poisoned fill")));
         // The old leader finishing did not end the new flight.
-        let Begin::Follow(mut joined) = flights.begin(b"k", &k, 0) else { panic!("expected to follow") };
+        let mut joined = follow(&flights, &k);
         assert!(second.complete(&Ok(Value::Int(2)), |_, _| {}));
         assert!(matches!(joined.try_recv(), Ok(Ok(Value::Int(2)))));
         assert!(matches!(flights.begin(b"k", &k, 0), Begin::Lead(_)));
@@ -320,7 +328,7 @@ mod tests {
         let flights = Flights::new();
         let k = keys("k");
         let ticket = lead(&flights, &k);
-        let Begin::Follow(mut follower) = flights.begin(b"k", &k, 0) else { panic!("expected to follow") };
+        let mut follower = follow(&flights, &k);
         assert!(matches!(follower.try_recv(), Err(TryRecvError::Empty)));
         drop(ticket);
         assert!(matches!(follower.try_recv(), Err(TryRecvError::Closed)));
