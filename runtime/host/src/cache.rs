@@ -139,8 +139,9 @@ pub(crate) struct Inner {
     nodes: Mutex<HashMap<String, Arc<NodeCounters>>>,
     clock: Clock,
     counters: Counters,
+    /// Set once, by a test; read by every fill, so without a lock.
     #[cfg(feature = "test-hooks")]
-    fill_hook: std::sync::Mutex<Option<FillHook>>,
+    fill_hook: std::sync::OnceLock<FillHook>,
 }
 
 /// A Redis client that serves allowlisted reads from a local backend and
@@ -256,7 +257,7 @@ impl Cache {
             clock: Clock::new(),
             counters: Counters::default(),
             #[cfg(feature = "test-hooks")]
-            fill_hook: std::sync::Mutex::new(None),
+            fill_hook: std::sync::OnceLock::new(),
         });
         for node in inner.links.load().missing() {
             let link = Inner::establish(&inner, &node).await.map_err(|source| Error::Connect {
@@ -451,14 +452,17 @@ impl Cache {
     }
 
     /// Test hook: runs after a miss's reply arrives and before it is
-    /// stored, so a test can write the key in between.
+    /// stored, so a test can write the key in between. Set once per cache;
+    /// a second call panics.
     #[cfg(feature = "test-hooks")]
     #[doc(hidden)]
     pub fn set_fill_hook(
         &self,
         hook: impl Fn(&ReadCommand) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static,
     ) {
-        *self.inner.fill_hook.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(hook));
+        if self.inner.fill_hook.set(Arc::new(hook)).is_err() {
+            panic!("the fill hook is set once per cache");
+        }
     }
 }
 
@@ -533,8 +537,8 @@ impl Inner {
     fn on_push(&self, push: PushInfo, node: &str, serial: u64, closed: &AtomicBool, counters: &NodeCounters) {
         match invalidation::parse(push) {
             Some(Event::Keys(keys)) => {
-                Counters::add(&counters.invalidated_keys, keys.len() as u64);
                 self.invalidate_keys(&keys);
+                Counters::add(&counters.invalidated_keys, keys.len() as u64);
             }
             Some(Event::All) => {
                 // One node's FLUSHALL drops only its keys; flushing all is
@@ -554,9 +558,9 @@ impl Inner {
         if keys.is_empty() {
             return;
         }
-        Counters::add(&self.counters.invalidated_keys, keys.len() as u64);
         self.flights.poison(keys);
         self.backends.load().each(|shards| shards.invalidate_refs(keys));
+        Counters::add(&self.counters.invalidated_keys, keys.len() as u64);
     }
 
     /// `node`'s connection `serial` is gone, and its tracking with it:
@@ -1167,8 +1171,7 @@ impl Inner {
     ) -> Result<Value, Error> {
         #[cfg(feature = "test-hooks")]
         {
-            let hook = self.fill_hook.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            if let Some(hook) = hook {
+            if let Some(hook) = self.fill_hook.get() {
                 hook(read).await;
             }
         }

@@ -8,7 +8,8 @@
 //!
 //! Every decision is made under one lock, in one order: a fill checks its
 //! poison and stores its entry without releasing it, and an invalidation
-//! poisons under it before it touches the backend. Either the invalidation
+//! poisons under it before it touches the backend (with no fill pending
+//! at all, it has nothing to poison and skips the lock). Either the invalidation
 //! poisons first (the fill is skipped) or the fill stores first (the
 //! invalidation then removes the entry). Hits never take this lock.
 //!
@@ -17,6 +18,7 @@
 //! flight that is not poisoned, so a read that starts after an invalidation
 //! never receives a reply sent before it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use hashbrown::HashMap;
@@ -72,6 +74,10 @@ impl Inner {
 /// Pending fills and in-flight reads.
 pub(crate) struct Flights {
     inner: Mutex<Inner>,
+    /// Whether any key has a fill pending: `inner.marks` is not empty.
+    /// Written under the lock; read without it by [`poison`](Flights::poison),
+    /// which has nothing to do while it is false.
+    marked: AtomicBool,
 }
 
 /// How a missed read proceeds.
@@ -109,6 +115,7 @@ impl Flights {
                 marks: HashMap::new(),
                 flights: HashMap::new(),
             }),
+            marked: AtomicBool::new(false),
         }
     }
 
@@ -140,12 +147,21 @@ impl Flights {
         for key in keys {
             inner.marks.entry_ref(key.as_slice()).or_insert(Mark { pending: 0, poisoned_at: 0 }).pending += 1;
         }
+        self.marked.store(true, Ordering::SeqCst);
         inner.flights.insert(cache_key.to_vec(), Flight { id, started_at, generation, followers: Vec::new() });
         Begin::Lead(Ticket { flights: self, cache_key, keys, id, started_at, generation, released: false })
     }
 
     /// Poisons the fills of `keys`: Redis reported them changed.
+    ///
+    /// With no fill pending there is nothing to poison, and the lock is
+    /// not taken. A fill the push must poison is one whose read Redis
+    /// answered before the change: that read was sent, its marks
+    /// registered, before Redis sent the push, so `marked` is seen set.
     pub(crate) fn poison(&self, keys: &[Vec<u8>]) {
+        if !self.marked.load(Ordering::SeqCst) {
+            return;
+        }
         let mut inner = self.lock();
         inner.seq += 1;
         let seq = inner.seq;
@@ -224,6 +240,7 @@ impl Ticket<'_> {
                 }
             }
         }
+        self.flights.marked.store(!inner.marks.is_empty(), Ordering::SeqCst);
         match inner.flights.entry_ref(self.cache_key) {
             hashbrown::hash_map::EntryRef::Occupied(flight) if flight.get().id == self.id => flight.remove().followers,
             _ => Vec::new(),
@@ -278,6 +295,22 @@ mod tests {
         // The mark is gone with its last fill: a new fill is clean.
         let ticket = lead(&flights, &k);
         assert!(ticket.complete(&Ok(Value::Int(2)), |_, _| {}));
+    }
+
+    #[test]
+    fn a_fill_still_pending_after_another_ends_is_poisoned() {
+        // `poison` skips its lock when no fill is pending; the end of one
+        // fill must not make it skip another's.
+        let flights = Flights::new();
+        let (k, j) = (keys("k"), keys("j"));
+        let first = lead(&flights, &k);
+        let second = lead(&flights, &j);
+        assert!(first.complete(&Ok(Value::Int(1)), |_, _| {}));
+        flights.poison(&j);
+        assert!(!second.complete(&Ok(Value::Int(2)), |_, _| panic!("stored a poisoned fill")));
+        // With none pending, a poison is a no-op and the next fill is clean.
+        flights.poison(&j);
+        assert!(lead(&flights, &j).complete(&Ok(Value::Int(3)), |_, _| {}));
     }
 
     #[test]

@@ -300,21 +300,25 @@ impl Shards {
         if keys.is_empty() {
             return;
         }
-        let shard_of: Vec<usize> = keys.iter().map(|key| self.index(key)).collect();
-        let one_shard = shard_of.iter().all(|&s| s == shard_of[0]);
+        // The shard of each key, unless all live in one (as one key does).
+        let first = self.index(&keys[0]);
+        let shard_of: Option<Vec<usize>> = if keys[1..].iter().all(|key| self.index(key) == first) {
+            None
+        } else {
+            Some(keys.iter().map(|key| self.index(key)).collect())
+        };
         for index in 0..self.shards.len() {
             // A marked shard gets every key; another, the keys it holds:
-            // all of them, without a copy, when they live in one shard (as
-            // one key does).
-            let list: Cow<'_, [Vec<u8>]> = if self.multi_key[index].load(Ordering::SeqCst) {
-                Cow::Borrowed(keys)
-            } else if !shard_of.contains(&index) {
-                continue;
-            } else if one_shard {
-                Cow::Borrowed(keys)
-            } else {
-                let own = keys.iter().zip(&shard_of).filter(|&(_, &s)| s == index);
-                Cow::Owned(own.map(|(key, _)| key.clone()).collect())
+            // all of them, without a copy, when they live in one shard.
+            let list: Cow<'_, [Vec<u8>]> = match &shard_of {
+                _ if self.multi_key[index].load(Ordering::SeqCst) => Cow::Borrowed(keys),
+                None if index == first => Cow::Borrowed(keys),
+                None => continue,
+                Some(shard_of) if !shard_of.contains(&index) => continue,
+                Some(shard_of) => {
+                    let own = keys.iter().zip(shard_of).filter(|&(_, &s)| s == index);
+                    Cow::Owned(own.map(|(key, _)| key.clone()).collect())
+                }
             };
             let result = self.lock(index).invalidate_refs(Some(&list));
             if let Err(error) = result {
