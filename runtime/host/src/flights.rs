@@ -9,9 +9,10 @@
 //! Every decision is made under one lock, in one order: a fill checks its
 //! poison and stores its entry without releasing it, and an invalidation
 //! poisons under it before it touches the backend (with no fill pending
-//! at all, it has nothing to poison and skips the lock). Either the invalidation
-//! poisons first (the fill is skipped) or the fill stores first (the
-//! invalidation then removes the entry). Hits never take this lock.
+//! at all, it has nothing to poison and skips the lock). Either the
+//! invalidation poisons first (the fill is skipped) or the fill stores
+//! first (the invalidation then removes the entry). Hits never take this
+//! lock.
 //!
 //! Identical concurrent misses share one round trip: the first becomes the
 //! leader, later ones follow and receive its reply. A follower joins only a
