@@ -196,6 +196,7 @@ impl Shards {
 
     /// The shard that holds the entries of `redis_key`: the hash scaled to
     /// the shard count by a multiply and a shift, not a division.
+    #[inline]
     pub(crate) fn index(&self, redis_key: &[u8]) -> usize {
         let hash = u128::from(self.hasher.hash_one(redis_key));
         ((hash * self.shards.len() as u128) >> 64) as usize

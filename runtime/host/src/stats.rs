@@ -86,6 +86,7 @@ thread_local! {
 
 impl Striped {
     /// Adds one, in this thread's cell.
+    #[inline]
     pub(crate) fn bump(&self) {
         let stripe = STRIPE.with(|stripe| *stripe);
         let cell = &self.cells[stripe.cell].0;
