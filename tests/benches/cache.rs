@@ -8,7 +8,9 @@
 //! invalidation delay (a write by another client until the cache stops
 //! serving the old value): until the first read of the new value returns,
 //! and, for the samples whose first read after the write was still old,
-//! when the last old read returned.
+//! when the last old read returned. The `delay` bench takes the delay
+//! apart: until the cache stopped serving the old value as well, on a
+//! current-thread runtime and from a spawned task.
 //!
 //! Run with `cargo bench -p nearcache-tests --bench cache`. Set
 //! `BENCH_SECONDS` to change the time per throughput figure (default 3, in
