@@ -1,7 +1,7 @@
 //! The invalidation delay of nearcache (native store) and of the redis
 //! crate's own `cache-aio` cache, in one run against one private
 //! redis-server: another client writes a key the cache holds, and the
-//! cache's reader, polling the key, times from the write's reply
+//! cache's reader, polling the key, times from the write's reply:
 //!
 //! - until the cache stopped serving the old value: when the first read
 //!   that returned the new value began (the invalidation had been applied
