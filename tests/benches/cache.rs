@@ -19,9 +19,10 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nearcache::{BackendSource, CacheBuilder};
+use nearcache_tests::polling::{Pace, STALE_AFTER};
 use nearcache_tests::redis_server::RedisServer;
 use nearcache_tests::throughput::{CachedGet, MutexMap, Reader, RedisGet, percentile};
 use redis::aio::MultiplexedConnection;
@@ -62,18 +63,6 @@ fn measure<R: Reader>(reader: &Arc<R>) -> Measure {
     Box::new(move |tasks, seconds| Box::pin(throughput(Arc::clone(&reader), tasks, seconds)))
 }
 
-/// Longest a sample waits for a write to show; beyond it the read is stale.
-const STALE_AFTER: Duration = Duration::from_secs(1);
-
-/// How often the delay loop reads: at one rate for every system (each
-/// system's read takes less), so that how fast a system's reads are does
-/// not change how hard the loop competes for the CPU, or how often it
-/// gives the CPU up.
-const POLL_EVERY: Duration = Duration::from_micros(1);
-
-/// How often the delay loop yields the thread to the OS.
-const THREAD_YIELD_EVERY: Duration = Duration::from_micros(5);
-
 /// One invalidation-delay sample.
 struct Sample {
     /// Microseconds from the write's reply to the first read of the new
@@ -89,8 +78,8 @@ struct Sample {
 }
 
 /// Writes `new` to `key` through `writer` and reads the key through
-/// `reader` every [`POLL_EVERY`] until it sees `new`, timing from the
-/// write's reply.
+/// `reader` at the [`Pace`] until it sees `new`, timing from the write's
+/// reply.
 async fn invalidation_delay<R: Reader>(
     reader: &R,
     writer: &mut MultiplexedConnection,
@@ -102,7 +91,7 @@ async fn invalidation_delay<R: Reader>(
     let written = Instant::now();
     let micros_since_written = || written.elapsed().as_secs_f64() * 1e6;
     let mut last_old_us = None;
-    let mut thread_yielded = written;
+    let mut pace = Pace::new(written);
     loop {
         let read_at = Instant::now();
         if reader.read(key).await == new {
@@ -112,20 +101,7 @@ async fn invalidation_delay<R: Reader>(
         if written.elapsed() > STALE_AFTER {
             return Sample { us: micros_since_written(), last_old_us, stale: true };
         }
-        // Yield to the runtime after every read, and the thread now and
-        // then: a loop that never yields it holds a core that Redis and the
-        // connection's driver need (its delay measured the OS scheduler's
-        // time slices, a p99 of 3 to 5 ms), and one that yields it after
-        // every read gives the core up more often the faster the system's
-        // reads are, each time a chance to lose it for a time slice.
-        tokio::task::yield_now().await;
-        if thread_yielded.elapsed() >= THREAD_YIELD_EVERY {
-            std::thread::yield_now();
-            thread_yielded = Instant::now();
-        }
-        while read_at.elapsed() < POLL_EVERY {
-            std::hint::spin_loop();
-        }
+        pace.wait(read_at).await;
     }
 }
 

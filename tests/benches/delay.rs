@@ -21,9 +21,10 @@
 //! `DELAY_SAMPLES` to change the samples per system and runtime (default
 //! 2,000; p99 is the twentieth worst).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nearcache::CacheBuilder;
+use nearcache_tests::polling::{Pace, STALE_AFTER};
 use nearcache_tests::redis_server::RedisServer;
 use nearcache_tests::throughput::{CachedGet, Reader, RedisGet, percentile};
 use redis::aio::MultiplexedConnection;
@@ -35,18 +36,6 @@ const VALUE_SIZE: usize = 100;
 const KEYS_PER_SYSTEM: usize = 500;
 /// The systems, in the order of their samples' rotation.
 const SYSTEMS: [&str; 2] = ["nearcache", "cache-aio"];
-
-/// Longest a sample waits for a write to show; beyond it the read is stale.
-const STALE_AFTER: Duration = Duration::from_secs(1);
-
-/// How often the reader reads: at one rate for every system (each
-/// system's read takes less), so that how fast a system's reads are does
-/// not change how hard the loop competes for the CPU.
-const POLL_EVERY: Duration = Duration::from_micros(1);
-
-/// How often the reader yields its thread to the OS: a loop that never
-/// yields it holds a core that Redis and the connections' drivers need.
-const THREAD_YIELD_EVERY: Duration = Duration::from_micros(5);
 
 /// One sample, in microseconds after the write's reply.
 struct Sample {
@@ -64,14 +53,14 @@ struct Sample {
 }
 
 /// Writes `new` to `key` through `writer`, and reads the key through
-/// `reader` every [`POLL_EVERY`] until it returns `new`.
+/// `reader` at the [`Pace`] until it returns `new`.
 async fn sample<R: Reader>(reader: &R, writer: &mut MultiplexedConnection, key: &str, new: &[u8]) -> Sample {
     assert_ne!(reader.read(key).await, new, "{key} already holds the value the sample writes");
     let _: () = writer.set(key, new).await.unwrap();
     let written = Instant::now();
     let micros = |at: Instant| at.duration_since(written).as_secs_f64() * 1e6;
     let mut first_read_old = None;
-    let mut thread_yielded = written;
+    let mut pace = Pace::new(written);
     loop {
         let read_at = Instant::now();
         let value = reader.read(key).await;
@@ -82,14 +71,7 @@ async fn sample<R: Reader>(reader: &R, writer: &mut MultiplexedConnection, key: 
         if !old || stale {
             return Sample { stopped_old: micros(read_at), read_new: micros(returned_at), first_read_old, stale };
         }
-        tokio::task::yield_now().await;
-        if thread_yielded.elapsed() >= THREAD_YIELD_EVERY {
-            std::thread::yield_now();
-            thread_yielded = Instant::now();
-        }
-        while read_at.elapsed() < POLL_EVERY {
-            std::hint::spin_loop();
-        }
+        pace.wait(read_at).await;
     }
 }
 

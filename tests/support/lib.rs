@@ -7,12 +7,14 @@
 //!   slot routing, slot migration, node restarts.
 //! - [`coherence`]: the randomized coherence checker, on a server or a cluster.
 //! - [`throughput`]: reads per second from many tasks, for the benchmarks.
+//! - [`polling`]: the pace at which the invalidation-delay benchmarks poll.
 //! - [`conformance_cases`]: how many property cases each suite run uses.
 //! - [`guests`]: the path of every guest component, built by `build.rs`,
 //!   and the `foreach_guest!` / `foreach_hostile_guest!` macros; the guests
 //!   in other languages as [`LanguageGuest`]s, and `foreach_language_guest!`.
 
 pub mod coherence;
+pub mod polling;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod throughput;
