@@ -141,7 +141,7 @@ impl Delays {
 }
 
 fn main() {
-    let seconds: f64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let seconds: f64 = nearcache_tests::bench_setting("BENCH_SECONDS", 3.0);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(run(seconds));
 }
@@ -155,8 +155,7 @@ async fn run(seconds: f64) {
         let _: () = writer.set(key(n), &value).await.unwrap();
     }
 
-    let shards = std::env::var("BENCH_SHARDS")
-        .map_or_else(|_| CacheBuilder::default_shards(), |n| n.parse().expect("BENCH_SHARDS: a number of shards"));
+    let shards = nearcache_tests::bench_setting("BENCH_SHARDS", CacheBuilder::default_shards());
     let nearcache = Arc::new(CachedGet(CacheBuilder::new(server.url()).shards(shards).build().await.unwrap()));
     let lru = vec![("eviction".to_owned(), "lru".to_owned())];
     let nearcache_lru = Arc::new(CachedGet(

@@ -62,7 +62,7 @@ fn mget_keys(first: &str) -> Vec<String> {
 }
 
 fn main() {
-    let seconds: f64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let seconds: f64 = nearcache_tests::bench_setting("BENCH_SECONDS", 3.0);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(run(seconds));
 }

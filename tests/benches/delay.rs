@@ -138,7 +138,7 @@ async fn run(url: String, prefix: &'static str, count: usize) -> [Samples; 2] {
 }
 
 fn main() {
-    let count: usize = std::env::var("DELAY_SAMPLES").ok().and_then(|s| s.parse().ok()).unwrap_or(2_000);
+    let count: usize = nearcache_tests::bench_setting("DELAY_SAMPLES", 2_000);
     let server = RedisServer::start(&[]);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     println!(

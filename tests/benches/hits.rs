@@ -61,7 +61,7 @@ impl System {
 }
 
 fn main() {
-    let hits: usize = std::env::var("HITS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let hits: usize = nearcache_tests::bench_setting("HITS", 100_000);
     let system = std::env::var("SYSTEM").unwrap_or_else(|_| "nearcache".to_owned());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     runtime.block_on(async {

@@ -70,7 +70,7 @@ fn main() {
     if let Some(system) = only.as_deref().filter(|system| !SYSTEMS.contains(system)) {
         panic!("SYSTEM must be one of {SYSTEMS:?}, not {system:?}");
     }
-    let rounds = std::env::var("ROUNDS").map_or(ROUNDS, |n| n.parse().expect("ROUNDS: a number of rounds"));
+    let rounds = nearcache_tests::bench_setting("ROUNDS", ROUNDS);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
     runtime.block_on(async {
         let server = RedisServer::start(&[]);

@@ -109,7 +109,7 @@ fn report(label: &str, latencies: &[Duration]) -> Duration {
 }
 
 fn main() {
-    let seconds: f64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0);
+    let seconds: f64 = nearcache_tests::bench_setting("BENCH_SECONDS", 5.0);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let server = RedisServer::start(&[]);

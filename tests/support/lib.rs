@@ -19,6 +19,16 @@ pub mod redis_cluster;
 pub mod redis_server;
 pub mod throughput;
 
+/// The benchmark setting in environment variable `name`, or `default`
+/// when it is unset; panics, naming the variable and its value, when it is
+/// set to something that does not parse as `T`.
+pub fn bench_setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(value) => value.parse().unwrap_or_else(|_| panic!("{name}={value:?}: not a {}", std::any::type_name::<T>())),
+        Err(_) => default,
+    }
+}
+
 /// Property cases per conformance property: `NEARCACHE_PROPTEST_CASES` if
 /// set, else 1000 (the CI floor).
 pub fn conformance_cases() -> u32 {
