@@ -86,10 +86,11 @@ struct Cluster {
 type Sending<'r> = (&'r ReadCommand, bool);
 
 /// What came back for one read: its reply, and for a cached read the
-/// `PTTL` of each key.
+/// `PTTL` of each key, in no particular order (the entry takes the
+/// shortest).
 struct Answer {
     reply: Result<Value, Error>,
-    ttls: Vec<Option<Value>>,
+    ttls: Vec<Value>,
 }
 
 #[cfg(feature = "test-hooks")]
@@ -919,8 +920,7 @@ impl Inner {
             Some(Plan::Uncached) => None,
         };
         let (node, _) = owner.ok_or(Error::Disconnected)?;
-        let answer =
-            self.send_to_node(links, node, &[(read, ticket.is_some())]).await?.pop().expect("one answer a read");
+        let answer = self.send_one(links, node, read, ticket.is_some()).await?;
         self.settle(read, &cache_key, ticket, answer, now_ms).await.map(Some)
     }
 
@@ -1083,31 +1083,44 @@ impl Inner {
     /// Sends `reads`, which node `node` of `links` serves, in one pipeline;
     /// returns their answers in order.
     async fn send_to_node(&self, links: &Links, node: usize, reads: &[Sending<'_>]) -> Result<Vec<Answer>, Error> {
-        let address = &links.topology.nodes()[node];
-        let link = links.nodes[node].as_ref().ok_or(Error::Disconnected)?;
-        Counters::add(&link.counters.reads_sent, reads.len() as u64);
-        let mut pipe = redis::pipe();
-        pipe.ignore_errors();
-        for &(read, cached) in reads {
-            if cached {
-                self.add_cached_read(&mut pipe, read);
-            } else {
-                pipe.add_command(read.to_cmd());
-            }
-        }
-        let replies = pipe
-            .query_async::<Vec<Value>>(&mut link.connection.clone())
-            .await
-            .map_err(|error| self.request_failed(address, link, error))?;
-        let mut replies = replies.into_iter();
+        let pipe = self.pipeline(reads.iter().copied());
+        let mut replies = self.query(links, node, &pipe, reads.len()).await?.into_iter();
         Ok(reads
             .iter()
             .map(|&(read, cached)| {
                 let reply = server_reply(replies.next());
-                let ttls = if cached { read.keys().map(|_| replies.next()).collect() } else { Vec::new() };
+                let ttls = if cached { read.keys().map_while(|_| replies.next()).collect() } else { Vec::new() };
                 Answer { reply, ttls }
             })
             .collect())
+    }
+
+    /// [`send_to_node`](Inner::send_to_node) for one read: the pipeline's
+    /// replies become its answer without a vector of answers, and the
+    /// vector they arrive in holds its `PTTL`s.
+    async fn send_one(&self, links: &Links, node: usize, read: &ReadCommand, cached: bool) -> Result<Answer, Error> {
+        let pipe = self.pipeline([(read, cached)]);
+        let mut replies = self.query(links, node, &pipe, 1).await?;
+        // The reply's place goes to the last PTTL: their order is not kept.
+        let reply = server_reply((!replies.is_empty()).then(|| replies.swap_remove(0)));
+        Ok(Answer { reply, ttls: replies })
+    }
+
+    /// Sends `pipe`, which holds `reads` reads, to node `node` of `links`;
+    /// returns every reply, server errors among them.
+    async fn query(
+        &self,
+        links: &Links,
+        node: usize,
+        pipe: &redis::Pipeline,
+        reads: usize,
+    ) -> Result<Vec<Value>, Error> {
+        let address = &links.topology.nodes()[node];
+        let link = links.nodes[node].as_ref().ok_or(Error::Disconnected)?;
+        Counters::add(&link.counters.reads_sent, reads as u64);
+        pipe.query_async::<Vec<Value>>(&mut link.connection.clone())
+            .await
+            .map_err(|error| self.request_failed(address, link, error))
     }
 
     /// A cluster redirection from the single server this cache was made
@@ -1166,7 +1179,7 @@ impl Inner {
         cache_key: &[u8],
         ticket: Ticket<'_>,
         reply: Result<Value, Error>,
-        ttls: &[Option<Value>],
+        ttls: &[Value],
         sent_at_ms: u64,
     ) -> Result<Value, Error> {
         #[cfg(feature = "test-hooks")]
@@ -1182,17 +1195,25 @@ impl Inner {
         reply
     }
 
-    /// A read whose reply is to be cached, as sent: with `CLIENT CACHING
-    /// YES` first in opt-in mode, and the `PTTL` of each key it reads after,
-    /// in the same round trip, so an entry never outlives its key in Redis.
-    fn add_cached_read(&self, pipe: &mut redis::Pipeline, read: &ReadCommand) {
-        if self.tracking == Tracking::OptIn {
-            pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
+    /// `reads` as one pipeline whose server errors come back as replies. A
+    /// read to be cached goes with `CLIENT CACHING YES` first in opt-in
+    /// mode, and the `PTTL` of each key it reads after, in the same round
+    /// trip, so its entry never outlives its keys in Redis.
+    fn pipeline<'r>(&self, reads: impl IntoIterator<Item = Sending<'r>>) -> redis::Pipeline {
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for (read, cached) in reads {
+            if cached && self.tracking == Tracking::OptIn {
+                pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
+            }
+            pipe.add_command(read.to_cmd());
+            if cached {
+                for key in read.keys() {
+                    pipe.cmd("PTTL").arg(key);
+                }
+            }
         }
-        pipe.add_command(read.to_cmd());
-        for key in read.keys() {
-            pipe.cmd("PTTL").arg(key);
-        }
+        pipe
     }
 
     /// Completes a leader's ticket: stores the reply in `target` (the
@@ -1206,7 +1227,7 @@ impl Inner {
         cache_key: &[u8],
         ticket: Ticket<'_>,
         reply: &Result<Value, Error>,
-        ttls: &[Option<Value>],
+        ttls: &[Value],
         sent_at_ms: u64,
     ) -> bool {
         let ttl_ms = entry_ttl(self.policy.ttl_ms(read.name()), ttls);
@@ -1334,11 +1355,11 @@ fn server_reply(reply: Option<Value>) -> Result<Value, Error> {
 
 /// The entry's TTL: the smaller of the client's cap and the shortest PTTL
 /// of its keys (`-1` no expiry, `-2` no key: neither bounds it).
-fn entry_ttl(cap_ms: Option<u64>, pttls: &[Option<Value>]) -> Option<u64> {
+fn entry_ttl(cap_ms: Option<u64>, pttls: &[Value]) -> Option<u64> {
     let server = pttls
         .iter()
         .filter_map(|v| match v {
-            Some(Value::Int(ms)) if *ms >= 0 => Some(*ms as u64),
+            Value::Int(ms) if *ms >= 0 => Some(*ms as u64),
             _ => None,
         })
         .min();
@@ -1354,7 +1375,7 @@ mod tests {
 
     #[test]
     fn entry_ttl_takes_the_tighter_bound() {
-        let pttl = |ms| Some(Value::Int(ms));
+        let pttl = Value::Int;
         assert_eq!(entry_ttl(None, &[pttl(-1)]), None);
         assert_eq!(entry_ttl(None, &[pttl(-2)]), None);
         assert_eq!(entry_ttl(Some(500), &[pttl(-1)]), Some(500));
