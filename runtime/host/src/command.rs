@@ -131,10 +131,18 @@ pub(crate) fn changes_connection_state(name: &[u8]) -> bool {
     CONNECTION_STATE.iter().any(|c| c.as_bytes().eq_ignore_ascii_case(name))
 }
 
+/// `GET`'s place on the allowlist: the first byte of every `GET` cache key.
+const GET_CODE: u8 = 0;
+const _: () = assert!(matches!(ALLOWLIST[GET_CODE as usize].name.as_bytes(), b"GET"));
+const _: () = assert!(ALLOWLIST.len() <= 256, "a command's place on the allowlist fits one byte");
+
 /// An allowlisted read, checked and ready to send or look up.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ReadCommand {
     name: &'static str,
+    /// The command's place on the allowlist, which stands for its name in
+    /// the cache key.
+    code: u8,
     /// Arguments after the name.
     args: Vec<Vec<u8>>,
     /// Where in `args` the keys it reads are, first key first: every
@@ -157,10 +165,11 @@ impl ReadCommand {
     pub fn parse(parts: Vec<Vec<u8>>) -> Result<ReadCommand, Error> {
         let mut parts = parts.into_iter();
         let name = parts.next().ok_or_else(|| Error::NotCacheable("(empty command)".to_owned()))?;
-        let spec = ALLOWLIST
+        let code = ALLOWLIST
             .iter()
-            .find(|spec| spec.name.as_bytes().eq_ignore_ascii_case(&name))
+            .position(|spec| spec.name.as_bytes().eq_ignore_ascii_case(&name))
             .ok_or_else(|| Error::NotCacheable(String::from_utf8_lossy(&name).into_owned()))?;
+        let spec = &ALLOWLIST[code];
         let args: Vec<Vec<u8>> = parts.collect();
         let arity = |expected: String| Error::WrongArity { command: spec.name, expected, got: args.len() };
         if args.len() < spec.min_args || spec.max_args.is_some_and(|max| args.len() > max) {
@@ -182,12 +191,12 @@ impl ReadCommand {
                 }
             }
         };
-        Ok(ReadCommand { name: spec.name, args, keys })
+        Ok(ReadCommand { name: spec.name, code: code as u8, args, keys })
     }
 
     /// `GET key`.
     pub(crate) fn get(key: Vec<u8>) -> ReadCommand {
-        ReadCommand { name: "GET", args: vec![key], keys: 0..1 }
+        ReadCommand { name: "GET", code: GET_CODE, args: vec![key], keys: 0..1 }
     }
 
     /// The command's name, upper case.
@@ -210,12 +219,15 @@ impl ReadCommand {
         &self.args[self.keys.start]
     }
 
-    /// The canonical, unambiguous cache key: every part (the upper-case
-    /// name, then each argument) as a 4-byte little-endian length and its
-    /// bytes. Two calls share an entry only if their parts are identical:
-    /// `HMGET h a b` and `HMGET h ab` concatenate alike but encode apart.
+    /// The canonical, unambiguous cache key: the command's place on the
+    /// allowlist as one byte, then each argument as its length (LEB128) and
+    /// its bytes. Two calls share an entry only if their parts are
+    /// identical: `HMGET h a b` and `HMGET h ab` concatenate alike but
+    /// encode apart. Short, so that hashing and comparing it is cheap: the
+    /// key of `GET user:1` is 8 bytes. It lives as long as the process, so
+    /// the codes need not be stable across versions.
     pub fn cache_key(&self) -> Vec<u8> {
-        encode_parts(self.name, self.args.iter().map(Vec::as_slice))
+        encode_parts(self.code, self.args.iter().map(Vec::as_slice))
     }
 
     /// The command as the redis crate sends it.
@@ -230,42 +242,55 @@ impl ReadCommand {
 
 /// The cache key of `GET key`, without building a [`ReadCommand`].
 pub(crate) fn get_cache_key(key: &[u8]) -> Vec<u8> {
-    encode_parts("GET", std::iter::once(key))
+    encode_parts(GET_CODE, std::iter::once(key))
 }
 
 /// Longest Redis key whose `GET` cache key [`with_get_cache_key`] builds on
-/// the stack: 64 bytes in all, which holds most keys.
-const STACK_KEY_MAX: usize = 64 - GET_PREFIX.len() - 4;
-
-/// The start of every `GET` cache key: the name's length and the name.
-const GET_PREFIX: &[u8] = b"\x03\0\0\0GET";
+/// the stack: the code and a one-byte length take two of the buffer's 64
+/// bytes, which holds most keys.
+const STACK_KEY_MAX: usize = 62;
 
 /// Calls `f` with the cache key of `GET key` (the bytes of
 /// [`get_cache_key`]), built in a stack buffer when the key is short, so a
 /// hit allocates nothing for it.
 #[inline]
 pub(crate) fn with_get_cache_key<R>(key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
-    let Some(len) = u32::try_from(key.len()).ok().filter(|_| key.len() <= STACK_KEY_MAX) else {
+    if key.len() > STACK_KEY_MAX {
         return f(&get_cache_key(key));
-    };
+    }
     let mut buffer = [0u8; 64];
-    let (prefix, rest) = buffer.split_at_mut(GET_PREFIX.len());
-    prefix.copy_from_slice(GET_PREFIX);
-    rest[..4].copy_from_slice(&len.to_le_bytes());
-    rest[4..4 + key.len()].copy_from_slice(key);
-    f(&buffer[..GET_PREFIX.len() + 4 + key.len()])
+    // Under 128, so the length is one LEB128 byte.
+    buffer[..2].copy_from_slice(&[GET_CODE, key.len() as u8]);
+    buffer[2..2 + key.len()].copy_from_slice(key);
+    f(&buffer[..2 + key.len()])
 }
 
-/// Each part as a 4-byte little-endian length and its bytes.
-fn encode_parts<'a>(name: &'a str, args: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
-    let size = 4 + name.len() + args.clone().map(|a| 4 + a.len()).sum::<usize>();
+/// The command's code, then each argument as its LEB128 length and its bytes.
+fn encode_parts<'a>(code: u8, args: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
+    let size = 1 + args.clone().map(|a| leb128_len(a.len()) + a.len()).sum::<usize>();
     let mut key = Vec::with_capacity(size);
-    for part in std::iter::once(name.as_bytes()).chain(args) {
-        let len = u32::try_from(part.len()).expect("a Redis argument is under 4 GiB");
-        key.extend_from_slice(&len.to_le_bytes());
-        key.extend_from_slice(part);
+    key.push(code);
+    for arg in args {
+        push_leb128(&mut key, arg.len());
+        key.extend_from_slice(arg);
     }
     key
+}
+
+/// Bytes `n` takes in LEB128.
+fn leb128_len(n: usize) -> usize {
+    (usize::BITS - (n | 1).leading_zeros()).div_ceil(7) as usize
+}
+
+/// Appends `n` in LEB128: seven bits a byte, low bits first, the high bit
+/// set on every byte but the last. No encoding is a prefix of another, so
+/// a length always ends where it should.
+fn push_leb128(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
 }
 
 /// The parts (name and arguments) of a redis crate command.
@@ -303,10 +328,51 @@ mod tests {
         assert_ne!(key(&["LRANGE", "l", "1", "10"]), key(&["LRANGE", "l", "11", "0"]));
         assert_ne!(key(&["HGET", "ab", "c"]), key(&["HGET", "a", "bc"]));
         assert_eq!(key(&["get", "k"]), key(&["GET", "k"]));
+        assert_ne!(key(&["HGET", "h", "f"]), key(&["HSTRLEN", "h", "f"]));
         assert_eq!(get_cache_key(b"k"), key(&["GET", "k"]));
+        assert_eq!(get_cache_key(b"user:1"), b"\0\x06user:1", "a short key costs two bytes more");
         for len in [0, 1, STACK_KEY_MAX - 1, STACK_KEY_MAX, STACK_KEY_MAX + 1, 1000] {
             let redis_key = vec![b'x'; len];
             with_get_cache_key(&redis_key, |on_stack| assert_eq!(on_stack, get_cache_key(&redis_key)));
+        }
+    }
+
+    /// Reads a cache key back into the command's code and its arguments,
+    /// or `None` if the bytes are not one whole encoding.
+    fn decode(mut key: &[u8]) -> Option<(u8, Vec<Vec<u8>>)> {
+        let (&code, rest) = key.split_first()?;
+        key = rest;
+        let mut args = Vec::new();
+        while !key.is_empty() {
+            let mut len = 0usize;
+            let mut shift = 0;
+            loop {
+                let (&byte, rest) = key.split_first()?;
+                key = rest;
+                len |= usize::from(byte & 0x7f) << shift;
+                shift += 7;
+                if byte & 0x80 == 0 {
+                    break;
+                }
+            }
+            args.push(key.get(..len)?.to_vec());
+            key = &key[len..];
+        }
+        Some((code, args))
+    }
+
+    #[test]
+    fn a_cache_key_decodes_to_exactly_its_command() {
+        // Decoding recovers the parts, so two different calls can never
+        // encode alike, at every length where LEB128 takes another byte.
+        for len in [0, 1, 127, 128, 129, 16_383, 16_384, 70_000] {
+            let parts = vec![b"ZRANGE".to_vec(), vec![b'k'; len], b"0".to_vec(), vec![0x80; len / 2]];
+            let read = ReadCommand::parse(parts.clone()).unwrap();
+            let key = read.cache_key();
+            assert_eq!(key.capacity(), key.len(), "sized exactly at {len}");
+            let (code, args) = decode(&key).expect("a whole encoding");
+            assert_eq!(ALLOWLIST[usize::from(code)].name, "ZRANGE");
+            assert_eq!(args, parts[1..]);
         }
     }
 
