@@ -177,8 +177,8 @@ pub(crate) fn prepare(
     Ok(shards)
 }
 
-/// A key no cache key can equal: a cache key starts with the little-endian
-/// length of a command name, whose first byte is never 0xff.
+/// A key no cache key can equal: a cache key starts with its command's
+/// place on the allowlist, which is never 0xff.
 const CHECK_KEY: &[u8] = b"\xffnearcache:check";
 const CHECK_REF: &[u8] = b"\xffnearcache:check-ref";
 const CHECK_VALUE: &[u8] = b"check";
