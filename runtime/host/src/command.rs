@@ -140,9 +140,8 @@ const _: () = assert!(ALLOWLIST.len() < 0xff, "a command's place on the allowlis
 /// An allowlisted read, checked and ready to send or look up.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ReadCommand {
-    name: &'static str,
-    /// The command's place on the allowlist, which stands for its name in
-    /// the cache key.
+    /// The command's place on the allowlist: its name, and what stands for
+    /// the name in the cache key.
     code: u8,
     /// Arguments after the name.
     args: Vec<Vec<u8>>,
@@ -153,7 +152,7 @@ pub struct ReadCommand {
 
 impl fmt::Debug for ReadCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.name)?;
+        write!(f, "{}", self.name())?;
         for arg in &self.args {
             write!(f, " {}", String::from_utf8_lossy(arg))?;
         }
@@ -192,17 +191,17 @@ impl ReadCommand {
                 }
             }
         };
-        Ok(ReadCommand { name: spec.name, code: code as u8, args, keys })
+        Ok(ReadCommand { code: code as u8, args, keys })
     }
 
     /// `GET key`.
     pub(crate) fn get(key: Vec<u8>) -> ReadCommand {
-        ReadCommand { name: "GET", code: GET_CODE, args: vec![key], keys: 0..1 }
+        ReadCommand { code: GET_CODE, args: vec![key], keys: 0..1 }
     }
 
     /// The command's name, upper case.
     pub fn name(&self) -> &'static str {
-        self.name
+        ALLOWLIST[usize::from(self.code)].name
     }
 
     /// The Redis keys the command reads, first key first.
@@ -233,7 +232,7 @@ impl ReadCommand {
 
     /// The command as the redis crate sends it.
     pub(crate) fn to_cmd(&self) -> redis::Cmd {
-        let mut cmd = redis::cmd(self.name);
+        let mut cmd = redis::cmd(self.name());
         for arg in &self.args {
             cmd.arg(arg.as_slice());
         }
