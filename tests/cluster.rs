@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use nearcache::{Cache, CacheBuilder, Error, Tracking, Value};
 use nearcache_tests::redis_cluster::RedisCluster;
+use nearcache_tests::relay::Relay;
 
 /// Long enough that only a MOVED reply makes the cache read the slot map.
 const NEVER: Duration = Duration::from_secs(3600);
@@ -426,4 +427,90 @@ async fn no_entry_is_stale_on_a_cluster_after_writes_and_kills() {
     report.assert_coherent();
     let nodes = &report.stats.nodes;
     assert!(nodes.iter().all(|n| n.invalidated_keys > 0 && n.losses > 0), "every node took part: {nodes:?}");
+}
+
+/// One node behind a relay that stops forwarding without closing: once the
+/// cache's clock passes its staleness bound, that node's connection is
+/// given up and its keys' reads fail, while the other nodes serve; once
+/// the relay heals, the node's new value is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_node_stops_serving_once_the_bound_passes_and_the_others_go_on() {
+    let cluster = RedisCluster::start();
+    let keys: Vec<String> = (0..3).map(|node| cluster.key_on_node(node, "cut")).collect();
+    for key in &keys {
+        cluster.write(key.as_bytes(), b"old");
+    }
+    let relay = Relay::start(([127, 0, 0, 1], cluster.ports()[1]).into()).await;
+    tokio::task::block_in_place(|| cluster.announce_port(1, relay.port()));
+    let clock = nearcache::ManualClock::new();
+    let bound = Duration::from_secs(1);
+    let cache = CacheBuilder::cluster(cluster.urls())
+        .topology_poll(NEVER)
+        .max_backoff(Duration::from_millis(20))
+        .timeouts(Duration::from_millis(300), Duration::from_secs(30))
+        .max_staleness(bound)
+        .clock(clock.clone())
+        .build()
+        .await
+        .expect("cache connects to the cluster");
+    assert!(cache.nodes().contains(&format!("127.0.0.1:{}", relay.port())), "node 1 is read through the relay");
+    for key in &keys {
+        assert_eq!(cache.get(key).await.unwrap(), bulk("old"));
+    }
+
+    relay.partition();
+    let mut node1 = cluster.client(1).get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("SET").arg(&keys[1]).arg("new").query_async::<()>(&mut node1).await.unwrap();
+    // The clock moves past the bound in steps of just over a quarter of
+    // it: after each, the nodes that answer are pinged and answer, while
+    // the partitioned one stays silent.
+    let behind_relay = format!("127.0.0.1:{}", relay.port());
+    for step in 1..=4 {
+        clock.advance(bound / 4 + Duration::from_millis(1));
+        tokio::time::timeout(Duration::from_secs(30), async {
+            let answered = |stats: nearcache::CacheStats| {
+                stats.nodes.iter().filter(|node| node.address != behind_relay).all(|node| node.keepalive_pings >= step)
+            };
+            while !answered(cache.stats()) {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the nodes that answer are pinged");
+    }
+    tokio::time::timeout(Duration::from_secs(30), cache.wait_connection_losses(1))
+        .await
+        .expect("the watchdog gives the silent node up");
+    assert_eq!(cache.stats().silent_losses, 1, "only the partitioned node was given up");
+    assert!(matches!(cache.get(&keys[1]).await, Err(Error::Disconnected)), "the partitioned node's key");
+    for key in [&keys[0], &keys[2]] {
+        assert_eq!(cache.get(key).await.unwrap(), bulk("old"), "{key} is on a node that answers");
+    }
+
+    relay.heal();
+    tokio::time::timeout(Duration::from_secs(30), cache.wait_connected()).await.expect("reconnects once healed");
+    assert_eq!(cache.get(&keys[1]).await.unwrap(), bulk("new"));
+}
+
+/// Writes through `command` and `pipeline` go through the cluster client,
+/// on connections without tracking; the cache still reads them back at
+/// once, for keys on every node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_through_command_are_read_back_on_every_node() {
+    let cluster = RedisCluster::start();
+    let cache = cache(&cluster, NEVER).await;
+    let keys: Vec<String> = (0..3).map(|node| cluster.key_on_node(node, "ryw")).collect();
+    for round in 0..300 {
+        let key = &keys[round % 3];
+        let _ = cache.get(key).await.unwrap();
+        let value = round.to_string();
+        if round % 2 == 0 {
+            cache.command(redis::cmd("SET").arg(key).arg(&value)).await.unwrap();
+        } else {
+            let mut pipe = redis::pipe();
+            pipe.cmd("SET").arg(key).arg(&value);
+            assert_eq!(cache.pipeline(&pipe).await.unwrap(), [Value::Okay]);
+        }
+        assert_eq!(cache.get(key).await.unwrap(), bulk(&value), "round {round}");
+    }
 }

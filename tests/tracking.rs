@@ -451,10 +451,7 @@ async fn bad_input_is_a_clear_error() {
         "`GET` is cacheable but not enabled in this cache's command list"
     );
     let multi = cache.command(&redis::cmd("MULTI")).await.unwrap_err().to_string();
-    assert_eq!(
-        multi,
-        "`MULTI` changes the state of the shared tracking connection; use a separate redis connection for it"
-    );
+    assert_eq!(multi, "`MULTI` is refused: send a transaction whole, as an atomic pipeline (Cache::pipeline)");
 }
 
 async fn cache_error(cache: &Cache, parts: &[&str]) -> String {

@@ -5,6 +5,8 @@
 //! - [`redis_server`]: a private redis-server per test, stopped on drop.
 //! - [`redis_cluster`]: a private 3-master Redis Cluster, stopped on drop;
 //!   slot routing, slot migration, node restarts.
+//! - [`relay`]: a TCP relay a test can silence, one way or both, without
+//!   closing anything: a partition.
 //! - [`coherence`]: the randomized coherence checker, on a server or a cluster.
 //! - [`throughput`]: reads per second from many tasks, for the benchmarks.
 //! - [`polling`]: the pace at which the invalidation-delay benchmarks poll.
@@ -17,6 +19,7 @@ pub mod coherence;
 pub mod polling;
 pub mod redis_cluster;
 pub mod redis_server;
+pub mod relay;
 pub mod throughput;
 
 /// The benchmark setting in environment variable `name`, or `default`

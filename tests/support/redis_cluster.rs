@@ -316,6 +316,30 @@ impl RedisCluster {
         }
     }
 
+    /// Makes node `node` announce `port` to clients instead of its own
+    /// (`cluster-announce-port`), as a node behind a relay or a NAT does,
+    /// and waits until every node's `CLUSTER SLOTS` gives that port for its
+    /// slots. The port-based helpers ([`owner_of`](Self::owner_of),
+    /// [`key_on_node`](Self::key_on_node), [`write`](Self::write)...) do
+    /// not know the announced port: pick keys before calling this.
+    pub fn announce_port(&self, node: usize, port: u16) {
+        let owned: Vec<usize> = {
+            let owners = self.slot_owners(node).unwrap_or_else(|e| panic!("CLUSTER SLOTS: {e}"));
+            (0..owners.len()).filter(|&slot| owners[slot] == self.nodes[node].port).collect()
+        };
+        assert!(!owned.is_empty(), "node {node} owns no slot");
+        let _: Value = self
+            .query(node, redis::cmd("CONFIG").arg("SET").arg("cluster-announce-port").arg(port))
+            .expect("CONFIG SET cluster-announce-port");
+        let deadline = Instant::now() + SETTLE;
+        for i in (0..self.nodes.len()).filter(|&i| self.nodes[i].child.is_some()) {
+            while !self.slot_owners(i).is_ok_and(|owners| owned.iter().all(|&slot| owners[slot] == port)) {
+                assert!(Instant::now() < deadline, "node {i} did not learn node {node}'s port {port} in {SETTLE:?}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
     /// Node `i`'s id (`CLUSTER MYID`).
     fn node_id(&self, i: usize) -> String {
         self.query(i, redis::cmd("CLUSTER").arg("MYID")).expect("CLUSTER MYID")

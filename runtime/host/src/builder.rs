@@ -6,9 +6,11 @@ use std::time::Duration;
 use redis::{ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
 
 use crate::backend::BackendFactory;
-use crate::cache::{Cache, Deployment, Policy};
+use crate::cache::{Cache, Deployment, Policy, Settings};
+use crate::clock::Clock;
 use crate::command::cacheable_commands;
 use crate::error::{BackendError, Error};
+use crate::liveness::Liveness;
 use crate::reload::{self, BackendSource, Engines};
 use crate::tracking::Tracking;
 use crate::tracking::connection::Timeouts;
@@ -43,11 +45,18 @@ pub struct CacheBuilder {
     sweep_interval: Duration,
     timeouts: Timeouts,
     max_backoff: Duration,
+    max_staleness: Duration,
+    clock: Clock,
     tls_root: Option<Vec<u8>>,
     warm_reloads: usize,
 }
 
 impl CacheBuilder {
+    /// The staleness bound under a silent network failure, unless
+    /// [`max_staleness`](Self::max_staleness) sets another: idle
+    /// connections are pinged every 750 ms.
+    pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(3);
+
     /// Shards when not set: four per core. A shard serves one call at a
     /// time (a wasm instance cannot do more), so there must be at least one
     /// per core; with only one, two threads reading at once meet on one
@@ -80,6 +89,8 @@ impl CacheBuilder {
             sweep_interval: Duration::from_secs(1),
             timeouts: Timeouts { connect: Duration::from_secs(2), response: Duration::from_secs(5) },
             max_backoff: Duration::from_secs(1),
+            max_staleness: Self::DEFAULT_MAX_STALENESS,
+            clock: Clock::new(),
             tls_root: None,
             warm_reloads: 0,
         }
@@ -182,9 +193,42 @@ impl CacheBuilder {
         self
     }
 
-    /// Connect and response timeouts.
+    /// Connect and response timeouts. A request on a tracked connection
+    /// that gets no reply within `response` loses that connection (the
+    /// cache is flushed and it reconnects).
     pub fn timeouts(mut self, connect: Duration, response: Duration) -> Self {
         self.timeouts = Timeouts { connect, response };
+        self
+    }
+
+    /// The staleness bound when the network fails silently (default
+    /// [`DEFAULT_MAX_STALENESS`](Self::DEFAULT_MAX_STALENESS), at least
+    /// 8 ms): a hit is served only while its node's tracked connection has
+    /// proved itself alive within this long, so a partition, a dead switch
+    /// or a paused server that closes nothing makes the cache serve stale
+    /// values for at most about this long.
+    ///
+    /// A connection proves itself with each reply: a reply to a request
+    /// sent at time T shows every invalidation Redis sent before it has
+    /// been applied. A busy connection needs nothing more; an idle one is
+    /// sent a `PING` every quarter of the bound. A watchdog thread gives up
+    /// a connection silent for longer (the cache flushes, refuses reads of
+    /// that node with [`Error::Disconnected`] and reconnects), and counts it
+    /// in [`CacheStats::silent_losses`](crate::CacheStats::silent_losses).
+    /// A server busy with one command for longer than this (a long `EVAL`,
+    /// `DEBUG SLEEP`) looks the same, and costs a flush: raise the bound
+    /// where such commands run.
+    pub fn max_staleness(mut self, bound: Duration) -> Self {
+        self.max_staleness = bound;
+        self
+    }
+
+    /// Test hook: the cache's clock reads `clock`, which moves only when
+    /// the test advances it.
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub fn clock(mut self, clock: crate::clock::ManualClock) -> Self {
+        self.clock = Clock::manual(clock);
         self
     }
 
@@ -266,6 +310,10 @@ impl CacheBuilder {
                 .map(|(name, ttl)| Ok((known_command("command_ttl", name)?, positive_ms("command_ttl", *ttl)?)))
                 .collect::<Result<_, Error>>()?,
         };
+        if self.max_staleness < Liveness::MIN {
+            let reason = format!("expected at least {:?}, got {:?}", Liveness::MIN, self.max_staleness);
+            return Err(Error::InvalidOption { option: "max_staleness", reason });
+        }
         if self.sweep_interval.is_zero() {
             return Err(Error::InvalidOption { option: "sweep_interval", reason: "must be more than zero".into() });
         }
@@ -286,19 +334,20 @@ impl CacheBuilder {
             name,
             source: BackendError::Failed { call: "init", reason: format!("the setup task failed: {error}") },
         })??;
-        Cache::start(
+        let settings = Settings {
             deployment,
             address,
-            self.tracking,
+            tracking: self.tracking,
             policy,
-            backend,
             engines,
-            self.warm_reloads,
-            self.sweep_interval,
-            self.timeouts,
-            self.max_backoff,
-        )
-        .await
+            warm_reloads: self.warm_reloads,
+            sweep_interval: self.sweep_interval,
+            timeouts: self.timeouts,
+            max_backoff: self.max_backoff,
+            liveness: Liveness { max_silence: self.max_staleness },
+            clock: self.clock,
+        };
+        Cache::start(settings, backend).await
     }
 }
 

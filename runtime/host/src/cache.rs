@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use redis::aio::ConnectionLike;
 use redis::cluster_async::ClusterConnection;
 use redis::{ConnectionAddr, ConnectionInfo, ErrorKind, PushInfo, RedisError, ServerErrorKind, Value};
 use tokio::sync::{Notify, watch};
@@ -14,9 +15,10 @@ use tokio::task::JoinHandle;
 
 use crate::backends::{Backends, Published};
 use crate::clock::Clock;
-use crate::command::{ReadCommand, changes_connection_state, parts_of};
+use crate::command::{ReadCommand, parts_of, refusal};
 use crate::error::Error;
 use crate::flights::{Begin, Flights, Follower, Ticket};
+use crate::liveness::{self, Liveness, Proof, Watched};
 use crate::reload::{self, BackendSource, Engines, RecentReads, Reloaded};
 use crate::reply;
 use crate::routing::{Links, NodeLink, Topology};
@@ -71,6 +73,23 @@ pub(crate) enum Deployment {
     },
 }
 
+/// Everything a cache is made with but its backend, checked by
+/// [`CacheBuilder::build`](crate::CacheBuilder::build).
+pub(crate) struct Settings {
+    pub(crate) deployment: Deployment,
+    /// Where the cache connects, for messages (passwords masked).
+    pub(crate) address: String,
+    pub(crate) tracking: Tracking,
+    pub(crate) policy: Policy,
+    pub(crate) engines: Engines,
+    pub(crate) warm_reloads: usize,
+    pub(crate) sweep_interval: Duration,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) max_backoff: Duration,
+    pub(crate) liveness: Liveness,
+    pub(crate) clock: Clock,
+}
+
 /// What a cluster needs beyond one server.
 struct Cluster {
     /// The redis crate's cluster client: it routes writes, pass-through
@@ -84,6 +103,15 @@ struct Cluster {
 /// One read as sent, and whether it is sent to be cached (with `CLIENT
 /// CACHING YES` in opt-in mode and the `PTTL` of each key it reads).
 type Sending<'r> = (&'r ReadCommand, bool);
+
+/// Why a connection is lost.
+#[derive(Debug, Clone, Copy)]
+enum Loss {
+    /// It closed, failed, or a request on it timed out.
+    Closed,
+    /// It proved itself alive too long ago: [`Liveness`].
+    Silent { silence_ms: u64 },
+}
 
 /// What came back for one read: its reply, and for a cached read the
 /// `PTTL` of each key, in no particular order (the entry takes the
@@ -105,6 +133,9 @@ pub(crate) struct Inner {
     tracking: Tracking,
     timeouts: Timeouts,
     max_backoff: Duration,
+    /// How long a connection may go without proving itself alive while its
+    /// entries serve.
+    liveness: Liveness,
     policy: Policy,
     /// Whether the policy allows GET, known once so that a hit does not
     /// search the command list.
@@ -207,19 +238,21 @@ impl Cache {
         crate::CacheBuilder::new(url).build().await
     }
 
-    #[expect(clippy::too_many_arguments, reason = "called once, by CacheBuilder::build, which names each")]
-    pub(crate) async fn start(
-        deployment: Deployment,
-        address: String,
-        tracking: Tracking,
-        policy: Policy,
-        shards: Shards,
-        engines: Engines,
-        warm_reloads: usize,
-        sweep_interval: Duration,
-        timeouts: Timeouts,
-        max_backoff: Duration,
-    ) -> Result<Cache, Error> {
+    /// Connects with `settings` and serves from `shards`.
+    pub(crate) async fn start(settings: Settings, shards: Shards) -> Result<Cache, Error> {
+        let Settings {
+            deployment,
+            address,
+            tracking,
+            policy,
+            engines,
+            warm_reloads,
+            sweep_interval,
+            timeouts,
+            max_backoff,
+            liveness,
+            clock,
+        } = settings;
         let (info, cluster, topology) = match deployment {
             Deployment::Single(info) => {
                 let topology = Topology::single(address_of(&info));
@@ -239,6 +272,7 @@ impl Cache {
             tracking,
             timeouts,
             max_backoff,
+            liveness,
             get_cached: policy.allows("GET"),
             policy,
             backends: Published::new(Backends { serving: Arc::new(shards), others: Vec::new() }),
@@ -255,7 +289,7 @@ impl Cache {
             wake: Notify::new(),
             refresh_topology: AtomicBool::new(false),
             nodes: Mutex::new(HashMap::new()),
-            clock: Clock::new(),
+            clock,
             counters: Counters::default(),
             #[cfg(feature = "test-hooks")]
             fill_hook: std::sync::OnceLock::new(),
@@ -269,7 +303,9 @@ impl Cache {
         }
         let supervisor = tokio::spawn(Inner::supervise(Arc::clone(&inner)));
         let sweeper = tokio::spawn(Inner::sweep_every(Arc::downgrade(&inner), sweep_interval));
-        Ok(Cache { inner, tasks: vec![supervisor, sweeper] })
+        let pinger = tokio::spawn(Inner::keep_alive(Arc::downgrade(&inner), liveness.ping_every()));
+        liveness::start_watchdog(Arc::downgrade(&inner), liveness);
+        Ok(Cache { inner, tasks: vec![supervisor, sweeper, pinger] })
     }
 
     /// `GET key`, cached. Refused with [`Error::NotEnabled`] when the
@@ -319,7 +355,7 @@ impl Cache {
     pub async fn set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<(), Error> {
         let mut command = redis::cmd("SET");
         command.arg(key.as_ref()).arg(value.as_ref());
-        self.inner.write(command, vec![key.as_ref().to_vec()]).await.map(drop)
+        self.inner.write_one(command, &[key.as_ref().to_vec()]).await.map(drop)
     }
 
     /// `DEL keys...`; returns how many existed. Their entries are dropped.
@@ -329,7 +365,7 @@ impl Cache {
         for key in &keys {
             command.arg(key.as_slice());
         }
-        let reply = self.inner.write(command, keys).await?;
+        let reply = self.inner.write_one(command, &keys).await?;
         redis::from_redis_value(reply).map_err(|e| Error::Redis(e.into()))
     }
 
@@ -337,22 +373,44 @@ impl Cache {
     pub async fn expire(&self, key: impl AsRef<[u8]>, seconds: i64) -> Result<bool, Error> {
         let mut command = redis::cmd("EXPIRE");
         command.arg(key.as_ref()).arg(seconds);
-        let reply = self.inner.write(command, vec![key.as_ref().to_vec()]).await?;
+        let reply = self.inner.write_one(command, &[key.as_ref().to_vec()]).await?;
         redis::from_redis_value(reply).map_err(|e| Error::Redis(e.into()))
     }
 
-    /// Any other command, uncached, on the tracked connection. Commands that
-    /// would change that connection's state (MULTI, SUBSCRIBE, CLIENT,
-    /// SELECT, blocking pops...) are refused. A write reaches this cache's
-    /// entries through the invalidation Redis pushes before its reply.
+    /// Any other command, uncached. It returns once the invalidations it
+    /// caused this cache have been applied, so a read after it sees its
+    /// writes, whatever it wrote (`EVAL`, `FCALL`...).
+    ///
+    /// Refused with [`Error::Refused`], naming the command and why:
+    /// commands that would change the shared connection's state (`SELECT`,
+    /// `SUBSCRIBE`, `CLIENT`, `WATCH`, `MULTI` on its own...), that block it
+    /// (`BLPOP` and the other blocking pops, `XREAD`/`XREADGROUP` with
+    /// `BLOCK`, `WAIT`, `WAITAOF`), and `SWAPDB`, for which Redis sends no
+    /// invalidation.
     pub async fn command(&self, command: &redis::Cmd) -> Result<Value, Error> {
-        let parts = parts_of(command);
-        if let Some(name) = parts.first()
-            && changes_connection_state(name)
-        {
-            return Err(Error::ConnectionState(String::from_utf8_lossy(name).to_ascii_uppercase()));
+        refuse_unsendable(command)?;
+        self.inner.write_one(command.clone(), &[]).await
+    }
+
+    /// Sends a pipeline of commands that are not cached reads, as
+    /// [`command`](Cache::command) sends one: in one round trip (and one
+    /// transaction if the pipeline is [`atomic`](redis::Pipeline::atomic)),
+    /// returning once the invalidations they caused this cache have been
+    /// applied. Returns every command's reply in order (`ignore` marks are
+    /// not applied); a command the server refused is a
+    /// [`Value::ServerError`] in its place. A transaction the server
+    /// aborted (`EXECABORT`) is an error. The same commands as
+    /// [`command`](Cache::command)'s are refused, `MULTI` and `EXEC` too:
+    /// make the pipeline atomic instead.
+    pub async fn pipeline(&self, pipeline: &redis::Pipeline) -> Result<Vec<Value>, Error> {
+        let commands: Vec<redis::Cmd> = pipeline.cmd_iter().cloned().collect();
+        for command in &commands {
+            refuse_unsendable(command)?;
         }
-        self.inner.write(command.clone(), Vec::new()).await
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.inner.write(&commands, pipeline.is_transaction(), &[]).await
     }
 
     /// What the cache and its backend have done. The backend's counters
@@ -428,13 +486,7 @@ impl Cache {
     /// follows the pushes before it. After another client's write returns,
     /// this makes the next read see it.
     pub async fn sync_invalidations(&self) -> Result<(), Error> {
-        let links = self.inner.links.load_full();
-        let pings = links.topology.nodes().iter().zip(&links.nodes).map(|(node, link)| async move {
-            let link = link.as_ref().ok_or(Error::Disconnected)?;
-            let reply = redis::cmd("PING").query_async::<Value>(&mut link.connection.clone()).await;
-            reply.map(drop).map_err(|error| self.inner.request_failed(node, link, error))
-        });
-        futures_util::future::join_all(pings).await.into_iter().collect()
+        self.inner.sync_invalidations().await
     }
 
     /// The `host:port` of each node the cache reads from: one for a single
@@ -468,6 +520,29 @@ impl Cache {
 }
 
 impl Inner {
+    /// [`Cache::sync_invalidations`]: a `PING` on every tracked connection.
+    async fn sync_invalidations(&self) -> Result<(), Error> {
+        let links = self.links.load_full();
+        let pings = links.topology.nodes().iter().zip(&links.nodes).map(|(node, link)| async move {
+            let link = link.as_ref().ok_or(Error::Disconnected)?;
+            self.ping(node, link).await
+        });
+        futures_util::future::join_all(pings).await.into_iter().collect()
+    }
+
+    /// A `PING` on `link`, the connection of `node`; its reply proves the
+    /// connection alive as of when it was sent, and follows every push
+    /// Redis sent on it before.
+    async fn ping(&self, node: &str, link: &NodeLink) -> Result<(), Error> {
+        let sent_at_ms = self.clock.now_ms();
+        let (ping, mut connection) = (redis::cmd("PING"), link.connection.clone());
+        let reply =
+            link.unless_given_up(ping.query_async::<Value>(&mut connection)).await.ok_or(Error::Disconnected)?;
+        reply.map_err(|error| self.request_failed(node, link, error))?;
+        link.proof.replied(sent_at_ms);
+        Ok(())
+    }
+
     /// Opens a tracked connection to `node`; its pushes are handled as
     /// that node's, under a serial no other connection has.
     async fn establish(inner: &Arc<Inner>, node: &str) -> Result<Arc<NodeLink>, RedisError> {
@@ -477,13 +552,16 @@ impl Inner {
         let counters = inner.node_counters(node);
         let (weak, name, flag, for_pushes) =
             (Arc::downgrade(inner), node.to_owned(), Arc::clone(&closed), Arc::clone(&counters));
+        // Nothing is cached from a connection before it opens.
+        let proof = Proof::new(inner.clock.now_ms());
         let connection = connection::open(&info, &inner.tracking, inner.timeouts, move |push: PushInfo| {
             if let Some(inner) = weak.upgrade() {
                 inner.on_push(push, &name, serial, &flag, &for_pushes);
             }
         })
         .await?;
-        Ok(Arc::new(NodeLink { connection, serial, closed, counters }))
+        let given_up = tokio::sync::watch::Sender::new(false);
+        Ok(Arc::new(NodeLink { connection, serial, closed, counters, proof, given_up }))
     }
 
     /// The connection settings of `node`: the cache's own, at its address.
@@ -549,7 +627,7 @@ impl Inner {
             }
             Some(Event::Disconnected | Event::RedirectBroken) => {
                 closed.store(true, Ordering::Release);
-                self.lose_connection(node, serial);
+                self.lose_connection(node, serial, Loss::Closed);
             }
             None => {}
         }
@@ -567,12 +645,16 @@ impl Inner {
     /// `node`'s connection `serial` is gone, and its tracking with it:
     /// flush before anything else is served, and reconnect. Entries of the
     /// other nodes go too: the backend cannot drop one node's entries alone.
-    fn lose_connection(&self, node: &str, serial: u64) {
+    /// Returns whether it was still the node's connection.
+    fn lose_connection(&self, node: &str, serial: u64, loss: Loss) -> bool {
         let lost = self.flights.advance(
             || self.links.load().holds(node, serial),
             |generation| {
                 let links = self.links.load();
                 let index = links.index(node).expect("held above");
+                if let Some(link) = &links.nodes[index] {
+                    link.give_up();
+                }
                 self.install(links.with(index, None, generation));
                 self.backends.load().each(|shards| shards.clear(Clear::Flush));
             },
@@ -580,9 +662,46 @@ impl Inner {
         if lost {
             Counters::bump(&self.counters.reconnect_flushes);
             Counters::bump(&self.node_counters(node).losses);
+            match loss {
+                Loss::Closed => {
+                    tracing::warn!(address = %self.address, %node, "connection lost: cache flushed, reconnecting");
+                }
+                Loss::Silent { silence_ms } => {
+                    Counters::bump(&self.counters.silent_losses);
+                    let max_staleness_ms = self.liveness.max_silence.as_millis();
+                    tracing::warn!(
+                        address = %self.address, %node, silence_ms, max_staleness_ms,
+                        "no reply within max_staleness: connection given up, cache flushed, reconnecting"
+                    );
+                }
+            }
+            // Counted before anyone waiting on a loss wakes.
             self.losses.send_modify(|n| *n += 1);
-            tracing::warn!(address = %self.address, %node, "connection lost: cache flushed, reconnecting");
             self.wake.notify_one();
+        }
+        lost
+    }
+
+    /// Sends a `PING` on every connection silent for longer than
+    /// [`Liveness::ping_every`], each in a task of its own: a connection
+    /// busy with requests proves itself with their replies and is left
+    /// alone. A `PING` that fails loses its connection as any request does.
+    fn ping_idle(inner: &Arc<Inner>) {
+        let now_ms = inner.clock.now_ms();
+        let links = inner.links.load_full();
+        for (index, link) in links.nodes.iter().enumerate() {
+            let Some(link) = link else { continue };
+            if link.proof.silence_ms(now_ms) < inner.liveness.ping_after_ms() {
+                continue;
+            }
+            let (inner, links, link) = (Arc::clone(inner), Arc::clone(&links), Arc::clone(link));
+            tokio::spawn(async move {
+                let node = &links.topology.nodes()[index];
+                match inner.ping(node, &link).await {
+                    Ok(()) => Counters::bump(&link.counters.keepalive_pings),
+                    Err(error) => tracing::debug!(address = %inner.address, %node, "keep-alive ping failed: {error}"),
+                }
+            });
         }
     }
 
@@ -686,6 +805,19 @@ impl Inner {
             inner.flights.with_generation(install);
         }
         Ok(())
+    }
+
+    /// Pings idle connections every [`Liveness::ping_every`]; a task of its
+    /// own, so that a reconnection the supervisor waits on delays no other
+    /// node's pings.
+    async fn keep_alive(inner: Weak<Inner>, every: Duration) {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let Some(inner) = inner.upgrade() else { return };
+            Inner::ping_idle(&inner);
+        }
     }
 
     async fn sweep_every(inner: Weak<Inner>, every: Duration) {
@@ -801,7 +933,7 @@ impl Inner {
                 }
             }
             let sending: Vec<Sending<'_>> = leads.iter().map(|(read, _, _)| (*read, true)).collect();
-            let Ok(answers) = self.send(&links, &sending).await else { return stored };
+            let Ok(answers) = self.send(&links, &sending, now_ms).await else { return stored };
             for ((read, cache_key, ticket), answer) in leads.into_iter().zip(answers) {
                 // A redirected read is skipped; dropping its ticket ends it.
                 if redirection(&answer.reply).is_none()
@@ -814,32 +946,122 @@ impl Inner {
         stored
     }
 
-    /// Fails the request; a connection-level failure also loses the
-    /// connection of `node` it was sent on.
+    /// Fails the request; a connection-level failure, or a reply that did
+    /// not come within the response timeout, also loses the connection of
+    /// `node` it was sent on: a tracked connection that cannot be trusted
+    /// to deliver its invalidations is given up, not retried.
     fn request_failed(&self, node: &str, link: &NodeLink, error: RedisError) -> Error {
-        if error.is_unrecoverable_error() {
-            self.lose_connection(node, link.serial);
+        if error.is_unrecoverable_error() || error.is_timeout() {
+            self.lose_connection(node, link.serial, Loss::Closed);
         }
         Error::Redis(error)
     }
 
-    /// Sends a write and drops the entries of `keys`, so this client reads
-    /// its own writes even before Redis's invalidation is handled. In a
-    /// cluster the redis crate's cluster client routes it.
-    async fn write(&self, command: redis::Cmd, keys: Vec<Vec<u8>>) -> Result<Value, Error> {
+    /// Sends `commands` (one transaction if `atomic`) that are not
+    /// cached reads, and returns once every invalidation they caused this
+    /// cache has been applied, so that the caller reads its own writes
+    /// whatever the commands were (`EVAL`, `FCALL` and transactions write
+    /// keys no allowlist can name). The entries of `keys` are dropped as
+    /// well, even if the commands failed (a failed write may have been
+    /// applied). Returns one reply per command; a command the server
+    /// refused is a [`Value::ServerError`] in its place.
+    ///
+    /// On one server the commands go on the tracked connection with a
+    /// `PING` after them: Redis sends a client the invalidations of its own
+    /// writes after the write's reply, and before the reply to the next
+    /// command, so the `PING`'s reply follows them, and the connection's
+    /// push handler has applied them by the time it arrives. In a cluster
+    /// the redis crate's cluster client routes the commands, on connections
+    /// without tracking; every tracked connection is then sent a `PING`,
+    /// whose reply follows the invalidations the write sent it.
+    async fn write(&self, commands: &[redis::Cmd], atomic: bool, keys: &[Vec<u8>]) -> Result<Vec<Value>, Error> {
         let result = match &self.cluster {
-            Some(cluster) => command.query_async::<Value>(&mut cluster.passthrough.clone()).await.map_err(Error::Redis),
-            None => {
-                let links = self.links.load_full();
-                let Some(link) = links.nodes[0].clone() else { return Err(Error::Disconnected) };
-                let result = command.query_async::<Value>(&mut link.connection.clone()).await;
-                let result = result.map_err(|error| self.request_failed(&links.topology.nodes()[0], &link, error));
-                result.map_err(|error| self.not_a_cluster(error))
+            Some(cluster) => {
+                let mut passthrough = cluster.passthrough.clone();
+                let sent = match commands {
+                    // One command alone is routed as a command: the cluster
+                    // client splits a multi-key one (DEL a b) by slot.
+                    [command] if !atomic => passthrough.req_packed_command(command).await.map(|reply| vec![reply]),
+                    _ => {
+                        let mut wire = redis::pipe();
+                        for command in commands {
+                            wire.add_command(command.clone());
+                        }
+                        if atomic {
+                            wire.atomic();
+                        }
+                        let (offset, count) = if atomic { (commands.len() + 1, 1) } else { (0, commands.len()) };
+                        passthrough.req_packed_commands(&wire, offset, count).await
+                    }
+                };
+                let replies = sent.map_err(Error::Redis);
+                // Even after a failure: the write may have been applied.
+                let synced = self.sync_invalidations().await;
+                replies.and_then(|replies| synced.map(|()| replies))
             }
+            None => self.write_tracked(commands, atomic).await,
         };
         // Even a failed write may have been applied.
-        self.invalidate_keys(&keys);
-        result
+        self.invalidate_keys(keys);
+        let replies = result?;
+        if !atomic {
+            return Ok(replies);
+        }
+        match replies.into_iter().next() {
+            Some(Value::Array(replies)) => Ok(replies),
+            Some(Value::ServerError(error)) => Err(Error::Redis(error.into())),
+            other => Err(Error::Redis(RedisError::from((
+                ErrorKind::UnexpectedReturnType,
+                "unexpected reply to EXEC",
+                format!("{other:?}"),
+            )))),
+        }
+    }
+
+    /// [`write`](Inner::write) on a single server's tracked connection:
+    /// `MULTI` and `EXEC` around the commands if `atomic`, then a `PING`.
+    /// Returns the commands' replies, or for a transaction `EXEC`'s.
+    async fn write_tracked(&self, commands: &[redis::Cmd], atomic: bool) -> Result<Vec<Value>, Error> {
+        let links = self.links.load_full();
+        let Some(link) = links.nodes[0].clone() else { return Err(Error::Disconnected) };
+        let mut wire = redis::pipe();
+        if atomic {
+            wire.cmd("MULTI");
+        }
+        for command in commands {
+            wire.add_command(command.clone());
+        }
+        if atomic {
+            wire.cmd("EXEC");
+        }
+        wire.cmd("PING");
+        let (offset, count) = if atomic { (commands.len() + 1, 2) } else { (0, commands.len() + 1) };
+        let sent_at_ms = self.clock.now_ms();
+        let mut connection = link.connection.clone();
+        let sent = link.unless_given_up(connection.req_packed_commands(&wire, offset, count)).await;
+        let mut replies = sent
+            .ok_or(Error::Disconnected)?
+            .map_err(|error| self.request_failed(&links.topology.nodes()[0], &link, error))
+            .map_err(|error| self.not_a_cluster(error))?;
+        link.proof.replied(sent_at_ms);
+        // The PING's.
+        replies.pop();
+        // A redirection says the server is a cluster node.
+        let redirected = replies.iter().find_map(|reply| match reply {
+            Value::ServerError(error) => Some(RedisError::from(error.clone())).filter(|e| redirect_kind(e).is_some()),
+            _ => None,
+        });
+        match redirected {
+            Some(error) => Err(self.not_a_cluster(Error::Redis(error))),
+            None => Ok(replies),
+        }
+    }
+
+    /// [`write`](Inner::write) of one command: its reply, a server error
+    /// as an error.
+    async fn write_one(&self, command: redis::Cmd, keys: &[Vec<u8>]) -> Result<Value, Error> {
+        let replies = self.write(std::slice::from_ref(&command), false, keys).await?;
+        server_reply(replies.into_iter().next())
     }
 
     /// `GET key` from the backend alone. A bulk string, the commonest hit,
@@ -920,7 +1142,7 @@ impl Inner {
             Some(Plan::Uncached) => None,
         };
         let (node, _) = owner.ok_or(Error::Disconnected)?;
-        let answer = self.send_one(links, node, read, ticket.is_some()).await?;
+        let answer = self.send_one(links, node, read, ticket.is_some(), now_ms).await?;
         self.settle(read, &cache_key, ticket, answer, now_ms).await.map(Some)
     }
 
@@ -964,7 +1186,7 @@ impl Inner {
         if !sent.is_empty() {
             let sending: Vec<Sending<'_>> =
                 sent.iter().map(|&i| (&reads[i], matches!(plans[i], Some(Plan::Lead(_))))).collect();
-            for (&i, answer) in sent.iter().zip(self.send(links, &sending).await?) {
+            for (&i, answer) in sent.iter().zip(self.send(links, &sending, now_ms).await?) {
                 answers[i] = Some(answer);
             }
         }
@@ -1051,8 +1273,9 @@ impl Inner {
     }
 
     /// Sends `reads` in one pipeline per node, to the node that serves each
-    /// read's first key, all at once; returns their answers in order.
-    async fn send(&self, links: &Links, reads: &[Sending<'_>]) -> Result<Vec<Answer>, Error> {
+    /// read's first key, all at once; returns their answers in order. The
+    /// clock read `sent_at_ms` no later than they were sent.
+    async fn send(&self, links: &Links, reads: &[Sending<'_>], sent_at_ms: u64) -> Result<Vec<Answer>, Error> {
         let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
         for (at, (read, _)) in reads.iter().enumerate() {
             let (node, _) = links.for_key(read.first_key()).ok_or(Error::Disconnected)?;
@@ -1063,7 +1286,7 @@ impl Inner {
         }
         let pipelines = groups.iter().map(|(node, ats)| async move {
             let group: Vec<Sending<'_>> = ats.iter().map(|&at| reads[at]).collect();
-            self.send_to_node(links, *node, &group).await
+            self.send_to_node(links, *node, &group, sent_at_ms).await
         });
         // One node (always, but in a cluster) needs no join.
         let replies = if groups.len() == 1 {
@@ -1082,9 +1305,15 @@ impl Inner {
 
     /// Sends `reads`, which node `node` of `links` serves, in one pipeline;
     /// returns their answers in order.
-    async fn send_to_node(&self, links: &Links, node: usize, reads: &[Sending<'_>]) -> Result<Vec<Answer>, Error> {
+    async fn send_to_node(
+        &self,
+        links: &Links,
+        node: usize,
+        reads: &[Sending<'_>],
+        sent_at_ms: u64,
+    ) -> Result<Vec<Answer>, Error> {
         let pipe = self.pipeline(reads.iter().copied());
-        let mut replies = self.query(links, node, &pipe, reads.len()).await?.into_iter();
+        let mut replies = self.query(links, node, &pipe, reads.len(), sent_at_ms).await?.into_iter();
         Ok(reads
             .iter()
             .map(|&(read, cached)| {
@@ -1098,29 +1327,41 @@ impl Inner {
     /// [`send_to_node`](Inner::send_to_node) for one read: the pipeline's
     /// replies become its answer without a vector of answers, and the
     /// vector they arrive in holds its `PTTL`s.
-    async fn send_one(&self, links: &Links, node: usize, read: &ReadCommand, cached: bool) -> Result<Answer, Error> {
+    async fn send_one(
+        &self,
+        links: &Links,
+        node: usize,
+        read: &ReadCommand,
+        cached: bool,
+        sent_at_ms: u64,
+    ) -> Result<Answer, Error> {
         let pipe = self.pipeline([(read, cached)]);
-        let mut replies = self.query(links, node, &pipe, 1).await?;
+        let mut replies = self.query(links, node, &pipe, 1, sent_at_ms).await?;
         // The reply's place goes to the last PTTL: their order is not kept.
         let reply = server_reply((!replies.is_empty()).then(|| replies.swap_remove(0)));
         Ok(Answer { reply, ttls: replies })
     }
 
     /// Sends `pipe`, which holds `reads` reads, to node `node` of `links`;
-    /// returns every reply, server errors among them.
+    /// returns every reply, server errors among them. Its reply proves the
+    /// connection alive as of `sent_at_ms`.
     async fn query(
         &self,
         links: &Links,
         node: usize,
         pipe: &redis::Pipeline,
         reads: usize,
+        sent_at_ms: u64,
     ) -> Result<Vec<Value>, Error> {
         let address = &links.topology.nodes()[node];
         let link = links.nodes[node].as_ref().ok_or(Error::Disconnected)?;
         Counters::add(&link.counters.reads_sent, reads as u64);
-        pipe.query_async::<Vec<Value>>(&mut link.connection.clone())
-            .await
-            .map_err(|error| self.request_failed(address, link, error))
+        let mut connection = link.connection.clone();
+        let request = pipe.query_async::<Vec<Value>>(&mut connection);
+        let replies = link.unless_given_up(request).await.ok_or(Error::Disconnected)?;
+        let replies = replies.map_err(|error| self.request_failed(address, link, error))?;
+        link.proof.replied(sent_at_ms);
+        Ok(replies)
     }
 
     /// A cluster redirection from the single server this cache was made
@@ -1259,6 +1500,32 @@ impl Inner {
             // The leader was cancelled or failed before a reply, or a read
             // that started after an invalidation took its place.
             Err(_) => Box::pin(self.read_one(read.clone(), Looked::NotYet)).await,
+        }
+    }
+}
+
+/// [`Error::Refused`] if `command` may not go on the shared connection.
+fn refuse_unsendable(command: &redis::Cmd) -> Result<(), Error> {
+    let parts = parts_of(command);
+    match refusal(&parts) {
+        Some(why) => {
+            let name = parts.first().map(|name| String::from_utf8_lossy(name).to_ascii_uppercase());
+            Err(Error::Refused { command: name.unwrap_or_default(), reason: why.reason() })
+        }
+        None => Ok(()),
+    }
+}
+
+impl Watched for Inner {
+    fn give_up_silent(&self, give_up_after_ms: u64) {
+        let now_ms = self.clock.now_ms();
+        let links = self.links.load_full();
+        for (node, link) in links.topology.nodes().iter().zip(&links.nodes) {
+            let Some(link) = link else { continue };
+            let silence_ms = link.proof.silence_ms(now_ms);
+            if silence_ms > give_up_after_ms {
+                self.lose_connection(node, link.serial, Loss::Silent { silence_ms });
+            }
         }
     }
 }

@@ -90,45 +90,104 @@ pub fn cacheable_commands() -> impl Iterator<Item = &'static str> {
     ALLOWLIST.iter().map(|spec| spec.name)
 }
 
-/// Commands that change the state of the connection they are sent on. The
-/// cache shares one connection among all callers and owns its tracking
-/// state, so these are refused rather than sent.
-const CONNECTION_STATE: &[&str] = &[
-    "MULTI",
-    "EXEC",
-    "DISCARD",
-    "WATCH",
-    "UNWATCH",
-    "SUBSCRIBE",
-    "PSUBSCRIBE",
-    "SSUBSCRIBE",
-    "UNSUBSCRIBE",
-    "PUNSUBSCRIBE",
-    "SUNSUBSCRIBE",
-    "CLIENT",
-    "HELLO",
-    "SELECT",
-    "RESET",
-    "AUTH",
-    "QUIT",
-    "MONITOR",
-    "SYNC",
-    "PSYNC",
-    "BLPOP",
-    "BRPOP",
-    "BLMOVE",
-    "BRPOPLPUSH",
-    "BLMPOP",
-    "BZPOPMIN",
-    "BZPOPMAX",
-    "BZMPOP",
-    "WAIT",
-    "WAITAOF",
+/// Why a command may not be sent on the connection the cache shares among
+/// all its callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// It changes the connection's state (a transaction, a subscription,
+    /// the database, the client's tracking...), which every caller shares.
+    ConnectionState,
+    /// `MULTI`, `EXEC` or `DISCARD` on their own: a transaction must be
+    /// sent whole, as an atomic pipeline.
+    Transaction,
+    /// It blocks the connection on the server until something happens, and
+    /// every other caller's reads and writes wait behind it.
+    Blocks,
+    /// `SWAPDB`: Redis sends tracking clients no invalidation for it.
+    NoInvalidation,
+}
+
+impl Refusal {
+    /// The reason, for the error's message.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Refusal::ConnectionState => {
+                "it would change the state of the connection the cache shares among all its callers; \
+                 send it on a redis connection of its own"
+            }
+            Refusal::Transaction => "send a transaction whole, as an atomic pipeline (Cache::pipeline)",
+            Refusal::Blocks => {
+                "it blocks the connection the cache shares among all its callers, and every other \
+                 caller's reads and writes would wait behind it; send it on a dedicated redis connection"
+            }
+            Refusal::NoInvalidation => {
+                "Redis sends tracking clients no invalidation for it, so the client-side caches of \
+                 both databases would go on serving their old values; run it on a connection of its \
+                 own, then flush or restart every cache of those databases"
+            }
+        }
+    }
+}
+
+/// Commands refused whatever their arguments, and why.
+const REFUSED: &[(&str, Refusal)] = &[
+    ("MULTI", Refusal::Transaction),
+    ("EXEC", Refusal::Transaction),
+    ("DISCARD", Refusal::Transaction),
+    ("WATCH", Refusal::ConnectionState),
+    ("UNWATCH", Refusal::ConnectionState),
+    ("SUBSCRIBE", Refusal::ConnectionState),
+    ("PSUBSCRIBE", Refusal::ConnectionState),
+    ("SSUBSCRIBE", Refusal::ConnectionState),
+    ("UNSUBSCRIBE", Refusal::ConnectionState),
+    ("PUNSUBSCRIBE", Refusal::ConnectionState),
+    ("SUNSUBSCRIBE", Refusal::ConnectionState),
+    ("CLIENT", Refusal::ConnectionState),
+    ("HELLO", Refusal::ConnectionState),
+    ("SELECT", Refusal::ConnectionState),
+    ("RESET", Refusal::ConnectionState),
+    ("AUTH", Refusal::ConnectionState),
+    ("QUIT", Refusal::ConnectionState),
+    ("READONLY", Refusal::ConnectionState),
+    ("READWRITE", Refusal::ConnectionState),
+    ("ASKING", Refusal::ConnectionState),
+    ("MONITOR", Refusal::ConnectionState),
+    ("SYNC", Refusal::ConnectionState),
+    ("PSYNC", Refusal::ConnectionState),
+    ("REPLCONF", Refusal::ConnectionState),
+    ("BLPOP", Refusal::Blocks),
+    ("BRPOP", Refusal::Blocks),
+    ("BLMOVE", Refusal::Blocks),
+    ("BRPOPLPUSH", Refusal::Blocks),
+    ("BLMPOP", Refusal::Blocks),
+    ("BZPOPMIN", Refusal::Blocks),
+    ("BZPOPMAX", Refusal::Blocks),
+    ("BZMPOP", Refusal::Blocks),
+    ("WAIT", Refusal::Blocks),
+    ("WAITAOF", Refusal::Blocks),
+    ("SWAPDB", Refusal::NoInvalidation),
 ];
 
-/// Whether `name` (any case) would change the shared connection's state.
-pub(crate) fn changes_connection_state(name: &[u8]) -> bool {
-    CONNECTION_STATE.iter().any(|c| c.as_bytes().eq_ignore_ascii_case(name))
+/// Why the command `parts` (name first) may not be sent on the cache's
+/// shared connection, if it may not: [`REFUSED`], and the stream reads
+/// `XREAD` and `XREADGROUP` when they carry a `BLOCK` option.
+pub(crate) fn refusal(parts: &[Vec<u8>]) -> Option<Refusal> {
+    let (name, args) = parts.split_first()?;
+    if let Some(&(_, why)) = REFUSED.iter().find(|(refused, _)| refused.as_bytes().eq_ignore_ascii_case(name)) {
+        return Some(why);
+    }
+    // Options come before STREAMS (after it, every argument is a key or an
+    // ID); XREADGROUP's start with `GROUP group consumer`, names that may
+    // be anything, BLOCK included.
+    let options = if name.eq_ignore_ascii_case(b"XREAD") {
+        args
+    } else if name.eq_ignore_ascii_case(b"XREADGROUP") {
+        args.get(3..).unwrap_or_default()
+    } else {
+        return None;
+    };
+    let mut options = options.iter().take_while(|arg| !arg.eq_ignore_ascii_case(b"STREAMS"));
+    options.any(|arg| arg.eq_ignore_ascii_case(b"BLOCK")).then_some(Refusal::Blocks)
 }
 
 /// `GET`'s place on the allowlist: the first byte of every `GET` cache key.
@@ -311,6 +370,26 @@ mod tests {
 
     fn parse(parts: &[&str]) -> Result<ReadCommand, Error> {
         ReadCommand::parse(parts.iter().map(|p| p.as_bytes().to_vec()).collect())
+    }
+
+    #[test]
+    fn blocking_stream_reads_are_refused_and_others_are_not() {
+        let refusal = |parts: &[&str]| refusal(&parts.iter().map(|p| p.as_bytes().to_vec()).collect::<Vec<_>>());
+        assert_eq!(refusal(&["xread", "BLOCK", "0", "STREAMS", "s", "$"]), Some(Refusal::Blocks));
+        assert_eq!(refusal(&["XREAD", "COUNT", "1", "block", "10", "STREAMS", "s", "0"]), Some(Refusal::Blocks));
+        assert_eq!(
+            refusal(&["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"]),
+            Some(Refusal::Blocks)
+        );
+        // A stream, group or consumer named BLOCK is not the option.
+        assert_eq!(refusal(&["XREAD", "STREAMS", "BLOCK", "0"]), None);
+        assert_eq!(refusal(&["XREADGROUP", "GROUP", "BLOCK", "BLOCK", "STREAMS", "s", ">"]), None);
+        assert_eq!(refusal(&["XREAD", "COUNT", "5", "STREAMS", "s", "0"]), None);
+        assert_eq!(refusal(&["swapdb", "0", "1"]), Some(Refusal::NoInvalidation));
+        assert_eq!(refusal(&["Multi"]), Some(Refusal::Transaction));
+        assert_eq!(refusal(&["BZMPOP", "0", "1", "z", "MIN"]), Some(Refusal::Blocks));
+        assert_eq!(refusal(&["SET", "k", "v"]), None);
+        assert_eq!(refusal(&[]), None);
     }
 
     #[test]

@@ -77,10 +77,17 @@ pub enum Error {
         /// How many arguments it was given.
         got: usize,
     },
-    /// The command would change the state of the connection the cache
-    /// shares among all callers (MULTI, SUBSCRIBE, CLIENT, blocking pops...).
-    #[error("`{0}` changes the state of the shared tracking connection; use a separate redis connection for it")]
-    ConnectionState(String),
+    /// The command may not be sent on the connection the cache shares
+    /// among all callers: it would change that connection's state (SELECT,
+    /// SUBSCRIBE, CLIENT...), block it (BLPOP, XREAD BLOCK, WAIT...), or
+    /// leave every cache stale (SWAPDB).
+    #[error("`{command}` is refused: {reason}")]
+    Refused {
+        /// The command's name, upper case.
+        command: String,
+        /// Why, and what to do instead.
+        reason: &'static str,
+    },
     /// Redis answered with an error, or the request failed.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),

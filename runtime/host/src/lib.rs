@@ -13,6 +13,8 @@
 //! - `routing`: which node serves each key (one server, or a Redis
 //!   Cluster's slot map), and the tracked connection to each node.
 //! - `flights`: pending fills and single flight (the in-flight race).
+//! - `liveness`: how long a tracked connection is trusted without a reply
+//!   (the staleness bound under a partition), and its watchdog.
 //! - `shards`: the backend split by Redis key, one lock per shard;
 //!   `backends`: the serving backend and any being warmed or retired,
 //!   replaced whole by a reload, and the hit path's per-thread view of them.
@@ -44,6 +46,7 @@ pub mod conformance;
 mod coop;
 pub mod error;
 mod flights;
+mod liveness;
 mod reload;
 mod reply;
 mod routing;
@@ -58,6 +61,9 @@ pub mod watch;
 pub use backend::{Backend, BackendFactory, NativeBackend, NativeFactory};
 pub use builder::{CacheBuilder, masked_url};
 pub use cache::Cache;
+#[cfg(feature = "test-hooks")]
+#[doc(hidden)]
+pub use clock::ManualClock;
 pub use command::{ReadCommand, cacheable_commands};
 pub use error::{BackendError, Error};
 pub use redis::Value;

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use redis::Value;
 use redis::aio::MultiplexedConnection;
 
+use crate::liveness::Proof;
 use crate::stats::NodeCounters;
 
 /// Slots in a Redis Cluster.
@@ -145,6 +146,11 @@ pub(crate) struct NodeLink {
     pub(crate) closed: Arc<AtomicBool>,
     /// The node's counters, kept across its reconnections.
     pub(crate) counters: Arc<NodeCounters>,
+    /// When the connection last proved itself alive.
+    pub(crate) proof: Proof,
+    /// Set once the cache has given the connection up: requests still
+    /// waiting on it fail then, rather than at their response timeout.
+    pub(crate) given_up: tokio::sync::watch::Sender<bool>,
 }
 
 /// The connections the cache reads through: one snapshot, replaced whole,
@@ -204,6 +210,22 @@ impl NodeLink {
     /// Whether the connection reported its own loss.
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Fails every request waiting on this connection, and every later one.
+    pub(crate) fn give_up(&self) {
+        self.given_up.send_replace(true);
+    }
+
+    /// Runs `request` on this connection, unless the cache gives the
+    /// connection up first: `None` then.
+    pub(crate) async fn unless_given_up<T>(&self, request: impl Future<Output = T>) -> Option<T> {
+        let mut given_up = self.given_up.subscribe();
+        tokio::select! {
+            biased;
+            done = request => Some(done),
+            _ = given_up.wait_for(|&given_up| given_up) => None,
+        }
     }
 }
 

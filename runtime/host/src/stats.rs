@@ -16,6 +16,7 @@ pub(crate) struct Counters {
     pub(crate) invalidate_all: AtomicU64,
     pub(crate) reconnect_flushes: AtomicU64,
     pub(crate) reconnects: AtomicU64,
+    pub(crate) silent_losses: AtomicU64,
     pub(crate) corrupt_values: AtomicU64,
     pub(crate) redirected_reads: AtomicU64,
 }
@@ -109,6 +110,7 @@ pub(crate) struct NodeCounters {
     pub(crate) invalidated_keys: AtomicU64,
     pub(crate) losses: AtomicU64,
     pub(crate) reads_sent: AtomicU64,
+    pub(crate) keepalive_pings: AtomicU64,
 }
 
 impl NodeCounters {
@@ -120,6 +122,7 @@ impl NodeCounters {
             invalidated_keys: get(&self.invalidated_keys),
             losses: get(&self.losses),
             reads_sent: get(&self.reads_sent),
+            keepalive_pings: get(&self.keepalive_pings),
         }
     }
 }
@@ -138,6 +141,8 @@ pub struct NodeStats {
     pub losses: u64,
     /// Reads sent to it (misses, and reads tracking does not cover).
     pub reads_sent: u64,
+    /// `PING`s the keep-alive sent it while it was idle, and it answered.
+    pub keepalive_pings: u64,
 }
 
 impl Counters {
@@ -175,6 +180,10 @@ pub struct CacheStats {
     pub reconnect_flushes: u64,
     /// Connections re-established.
     pub reconnects: u64,
+    /// Connections given up because no reply proved them alive within
+    /// [`CacheBuilder::max_staleness`](crate::CacheBuilder::max_staleness)
+    /// (a partition, a stalled server); each is also a connection loss.
+    pub silent_losses: u64,
     /// Backend calls that failed (each a miss or a skipped fill).
     pub backend_errors: u64,
     /// The last backend failure, if any.
@@ -206,6 +215,7 @@ impl Counters {
             invalidate_all: get(&self.invalidate_all),
             reconnect_flushes: get(&self.reconnect_flushes),
             reconnects: get(&self.reconnects),
+            silent_losses: get(&self.silent_losses),
             corrupt_values: get(&self.corrupt_values),
             redirected_reads: get(&self.redirected_reads),
             ..CacheStats::default()

@@ -11,6 +11,8 @@ use super::mode::Tracking;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timeouts {
     pub(crate) connect: Duration,
+    /// A request on a tracked connection unanswered for this long loses
+    /// the connection.
     pub(crate) response: Duration,
 }
 
