@@ -6,11 +6,12 @@ use std::time::Duration;
 use redis::{ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
 
 use crate::backend::BackendFactory;
-use crate::cache::{Cache, Deployment, Policy, Settings};
+use crate::cache::{Cache, Deployment, Settings};
 use crate::clock::Clock;
 use crate::command::cacheable_commands;
 use crate::error::{BackendError, Error};
 use crate::liveness::Liveness;
+use crate::policy::Policy;
 use crate::reload::{self, BackendSource, Engines};
 use crate::tracking::Tracking;
 use crate::tracking::connection::Timeouts;

@@ -19,36 +19,16 @@ use crate::command::{ReadCommand, parts_of, refusal};
 use crate::error::Error;
 use crate::flights::{Begin, Flights, Follower, Ticket};
 use crate::liveness::{self, Liveness, Proof, Watched};
+use crate::policy::Policy;
 use crate::reload::{self, BackendSource, Engines, RecentReads, Reloaded};
 use crate::reply;
-use crate::routing::{Links, NodeLink, Topology};
+use crate::routing::{Links, NodeLink, Topology, address_of, connect_cluster, connect_cluster_slots, read_slot_map};
 use crate::shards::{Clear, Shards};
 use crate::stats::{CacheStats, Counters, NodeCounters};
 use crate::tracking::Tracking;
 use crate::tracking::connection::{self, Timeouts};
 use crate::tracking::invalidation::{self, Event};
-
-/// Which commands are cached, and for how long at most.
-pub(crate) struct Policy {
-    /// `None`: the whole allowlist.
-    pub(crate) enabled: Option<Vec<&'static str>>,
-    pub(crate) max_ttl_ms: Option<u64>,
-    pub(crate) command_ttls: Vec<(&'static str, u64)>,
-}
-
-impl Policy {
-    fn allows(&self, name: &str) -> bool {
-        self.enabled.as_ref().is_none_or(|enabled| enabled.contains(&name))
-    }
-
-    fn check(&self, read: &ReadCommand) -> Result<(), Error> {
-        if self.allows(read.name()) { Ok(()) } else { Err(Error::NotEnabled(read.name())) }
-    }
-
-    fn ttl_ms(&self, name: &str) -> Option<u64> {
-        self.command_ttls.iter().find(|(n, _)| *n == name).map(|&(_, ttl)| ttl).or(self.max_ttl_ms)
-    }
-}
+use crate::wire::{self, Answer, Sending, entry_ttl, redirect_kind, redirection, server_reply};
 
 /// Runs blocking work (compiling, instantiating, waiting on shard locks)
 /// off the async threads.
@@ -100,10 +80,6 @@ struct Cluster {
     poll_every: Duration,
 }
 
-/// One read as sent, and whether it is sent to be cached (with `CLIENT
-/// CACHING YES` in opt-in mode and the `PTTL` of each key it reads).
-type Sending<'r> = (&'r ReadCommand, bool);
-
 /// Why a connection is lost.
 #[derive(Debug, Clone, Copy)]
 enum Loss {
@@ -111,14 +87,6 @@ enum Loss {
     Closed,
     /// It proved itself alive too long ago: [`Liveness`].
     Silent { silence_ms: u64 },
-}
-
-/// What came back for one read: its reply, and for a cached read the
-/// `PTTL` of each key, in no particular order (the entry takes the
-/// shortest).
-struct Answer {
-    reply: Result<Value, Error>,
-    ttls: Vec<Value>,
 }
 
 #[cfg(feature = "test-hooks")]
@@ -1312,7 +1280,7 @@ impl Inner {
         reads: &[Sending<'_>],
         sent_at_ms: u64,
     ) -> Result<Vec<Answer>, Error> {
-        let pipe = self.pipeline(reads.iter().copied());
+        let pipe = wire::pipeline(&self.tracking, reads.iter().copied());
         let mut replies = self.query(links, node, &pipe, reads.len(), sent_at_ms).await?.into_iter();
         Ok(reads
             .iter()
@@ -1335,7 +1303,7 @@ impl Inner {
         cached: bool,
         sent_at_ms: u64,
     ) -> Result<Answer, Error> {
-        let pipe = self.pipeline([(read, cached)]);
+        let pipe = wire::pipeline(&self.tracking, [(read, cached)]);
         let mut replies = self.query(links, node, &pipe, 1, sent_at_ms).await?;
         // The reply's place goes to the last PTTL: their order is not kept.
         let reply = server_reply((!replies.is_empty()).then(|| replies.swap_remove(0)));
@@ -1436,27 +1404,6 @@ impl Inner {
         reply
     }
 
-    /// `reads` as one pipeline whose server errors come back as replies. A
-    /// read to be cached goes with `CLIENT CACHING YES` first in opt-in
-    /// mode, and the `PTTL` of each key it reads after, in the same round
-    /// trip, so its entry never outlives its keys in Redis.
-    fn pipeline<'r>(&self, reads: impl IntoIterator<Item = Sending<'r>>) -> redis::Pipeline {
-        let mut pipe = redis::pipe();
-        pipe.ignore_errors();
-        for (read, cached) in reads {
-            if cached && self.tracking == Tracking::OptIn {
-                pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
-            }
-            pipe.add_command(read.to_cmd());
-            if cached {
-                for key in read.keys() {
-                    pipe.cmd("PTTL").arg(key);
-                }
-            }
-        }
-        pipe
-    }
-
     /// Completes a leader's ticket: stores the reply in `target` (the
     /// serving backend for `None`) unless something poisoned it. Returns
     /// whether it was stored.
@@ -1527,127 +1474,5 @@ impl Watched for Inner {
                 self.lose_connection(node, link.serial, Loss::Silent { silence_ms });
             }
         }
-    }
-}
-
-/// The kind of a MOVED or ASK reply.
-fn redirection(reply: &Result<Value, Error>) -> Option<ServerErrorKind> {
-    match reply {
-        Err(Error::Redis(error)) => redirect_kind(error),
-        _ => None,
-    }
-}
-
-/// The kind of a MOVED or ASK error.
-fn redirect_kind(error: &RedisError) -> Option<ServerErrorKind> {
-    match error.kind() {
-        ErrorKind::Server(kind @ (ServerErrorKind::Moved | ServerErrorKind::Ask)) => Some(kind),
-        _ => None,
-    }
-}
-
-/// The `host:port` of a single server.
-fn address_of(info: &ConnectionInfo) -> String {
-    match info.addr() {
-        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => format!("{host}:{port}"),
-        other => other.to_string(),
-    }
-}
-
-/// Connects the redis crate's cluster client through `seeds`, and reads
-/// the slot map.
-async fn connect_cluster(
-    seeds: &[ConnectionInfo],
-    tls_root: Option<Vec<u8>>,
-    timeouts: Timeouts,
-) -> Result<(ClusterConnection, Topology), RedisError> {
-    let topology = connect_cluster_slots(seeds, timeouts).await?;
-    let mut builder = redis::cluster::ClusterClient::builder(seeds.to_vec())
-        .connection_timeout(timeouts.connect)
-        .response_timeout(timeouts.response);
-    if let Some(pem) = tls_root {
-        builder = builder.certs(redis::TlsCertificates { client_tls: None, root_cert: Some(pem) });
-    }
-    Ok((builder.build()?.get_async_connection().await?, topology))
-}
-
-/// The slot map, from the first seed that answers.
-async fn connect_cluster_slots(seeds: &[ConnectionInfo], timeouts: Timeouts) -> Result<Topology, RedisError> {
-    let mut last = None;
-    for seed in seeds {
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(timeouts.connect))
-            .set_response_timeout(Some(timeouts.response));
-        let connection = match redis::Client::open(seed.clone()) {
-            Ok(client) => client.get_multiplexed_async_connection_with_config(&config).await,
-            Err(error) => Err(error),
-        };
-        match connection {
-            Ok(connection) => match read_slot_map([connection]).await {
-                Ok(topology) => return Ok(topology),
-                Err(error) => last = Some(error),
-            },
-            Err(error) => last = Some(error),
-        }
-    }
-    Err(last.unwrap_or_else(|| RedisError::from((ErrorKind::InvalidClientConfig, "no seed node given"))))
-}
-
-/// The slot map, from the first of `connections` that answers.
-async fn read_slot_map(
-    connections: impl IntoIterator<Item = redis::aio::MultiplexedConnection>,
-) -> Result<Topology, RedisError> {
-    let mut last = None;
-    for mut connection in connections {
-        match redis::cmd("CLUSTER").arg("SLOTS").query_async::<Value>(&mut connection).await {
-            Ok(reply) => {
-                return Topology::from_cluster_slots(&reply).map_err(|reason| {
-                    RedisError::from((ErrorKind::UnexpectedReturnType, "unreadable slot map", reason))
-                });
-            }
-            Err(error) => last = Some(error),
-        }
-    }
-    Err(last.unwrap_or_else(|| RedisError::from((ErrorKind::Io, "no node is connected"))))
-}
-
-/// A reply from the pipeline: server errors are errors, never values.
-fn server_reply(reply: Option<Value>) -> Result<Value, Error> {
-    match reply {
-        Some(Value::ServerError(error)) => Err(Error::Redis(error.into())),
-        Some(value) => Ok(value),
-        None => Err(Error::Redis(RedisError::from((redis::ErrorKind::UnexpectedReturnType, "pipeline reply missing")))),
-    }
-}
-
-/// The entry's TTL: the smaller of the client's cap and the shortest PTTL
-/// of its keys (`-1` no expiry, `-2` no key: neither bounds it).
-fn entry_ttl(cap_ms: Option<u64>, pttls: &[Value]) -> Option<u64> {
-    let server = pttls
-        .iter()
-        .filter_map(|v| match v {
-            Value::Int(ms) if *ms >= 0 => Some(*ms as u64),
-            _ => None,
-        })
-        .min();
-    match (cap_ms, server) {
-        (Some(cap), Some(server)) => Some(cap.min(server)),
-        (cap, server) => cap.or(server),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn entry_ttl_takes_the_tighter_bound() {
-        let pttl = Value::Int;
-        assert_eq!(entry_ttl(None, &[pttl(-1)]), None);
-        assert_eq!(entry_ttl(None, &[pttl(-2)]), None);
-        assert_eq!(entry_ttl(Some(500), &[pttl(-1)]), Some(500));
-        assert_eq!(entry_ttl(Some(500), &[pttl(200)]), Some(200));
-        assert_eq!(entry_ttl(None, &[pttl(900), pttl(-1), pttl(300)]), Some(300));
-        assert_eq!(entry_ttl(Some(100), &[pttl(900)]), Some(100));
     }
 }

@@ -8,7 +8,8 @@
 //!
 //! # Layout
 //!
-//! - [`cache`]: [`Cache`], the read and write paths; [`builder`]: its options.
+//! - [`cache`]: [`Cache`], the read and write paths; [`builder`]: its options;
+//!   `policy`: which commands it caches, and for how long at most.
 //! - [`tracking`]: the tracked connection, tracking modes, push handling.
 //! - `routing`: which node serves each key (one server, or a Redis
 //!   Cluster's slot map), and the tracked connection to each node.
@@ -21,7 +22,8 @@
 //! - `reload`: [`BackendSource`], and making a new backend ready to serve
 //!   (the swap is [`Cache::reload_backend`]).
 //! - [`command`]: the allowlist of cacheable commands and the cache key.
-//! - `reply`: server replies to bytes and back.
+//! - `reply`: server replies to bytes and back; `wire`: the pipeline a
+//!   read is sent as, what its replies mean, and the entry's lifetime.
 //! - `coop`: how hits spend their task's cooperative budget.
 //! - [`backend`]: the [`Backend`] trait, which mirrors the WIT `store`
 //!   interface one to one, and its native implementation.
@@ -47,6 +49,7 @@ mod coop;
 pub mod error;
 mod flights;
 mod liveness;
+mod policy;
 mod reload;
 mod reply;
 mod routing;
@@ -57,6 +60,7 @@ pub mod tracking;
 pub mod wasm;
 #[cfg(feature = "watch")]
 pub mod watch;
+mod wire;
 
 pub use backend::{Backend, BackendFactory, NativeBackend, NativeFactory};
 pub use builder::{CacheBuilder, masked_url};

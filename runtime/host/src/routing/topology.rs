@@ -1,26 +1,6 @@
-//! Where each read goes: which node serves each key, and the tracked
-//! connection the cache holds to each node.
-//!
-//! A single Redis is a [`Topology`] of one node that serves every key. A
-//! Redis Cluster is the nodes that own slots, and the owner of each of the
-//! 16384 slots, as `CLUSTER SLOTS` reports them. Reads that may be cached go
-//! to the owner's tracked connection, so the node that will see a key's
-//! writes is the node that reports them.
-//!
-//! [`Links`] is one snapshot of those connections, replaced whole: the
-//! topology, one link per node (`None` while that node reconnects), and the
-//! flight generation they belong to. Losing a node's connection or moving
-//! a slot to another node advances the generation, which poisons every
-//! fill in flight, and flushes the backend before the new snapshot serves.
+//! Which node serves each key: one server, or a Redis Cluster's slot map.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use redis::Value;
-use redis::aio::MultiplexedConnection;
-
-use crate::liveness::Proof;
-use crate::stats::NodeCounters;
+use redis::{ConnectionAddr, ConnectionInfo, Value};
 
 /// Slots in a Redis Cluster.
 pub(crate) const SLOTS: usize = 16384;
@@ -115,6 +95,14 @@ impl Topology {
     }
 }
 
+/// The `host:port` of a single server.
+pub(crate) fn address_of(info: &ConnectionInfo) -> String {
+    match info.addr() {
+        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => format!("{host}:{port}"),
+        other => other.to_string(),
+    }
+}
+
 fn slot(value: &Value) -> Result<u16, String> {
     match value {
         Value::Int(n) if (0..SLOTS as i64).contains(n) => Ok(*n as u16),
@@ -132,100 +120,6 @@ fn address(value: &Value) -> Result<String, String> {
     match parts.get(1) {
         Some(Value::Int(port)) if (1..=65535).contains(port) => Ok(format!("{host}:{port}")),
         other => Err(format!("CLUSTER SLOTS has a node without a port: {other:?}")),
-    }
-}
-
-/// The cache's tracked connection to one node.
-pub(crate) struct NodeLink {
-    pub(crate) connection: MultiplexedConnection,
-    /// Tells this connection from every other the cache opened, so a loss
-    /// reported by an old connection is recognised as old.
-    pub(crate) serial: u64,
-    /// Set by the connection's own push handler when it disconnects, even
-    /// before this link is published.
-    pub(crate) closed: Arc<AtomicBool>,
-    /// The node's counters, kept across its reconnections.
-    pub(crate) counters: Arc<NodeCounters>,
-    /// When the connection last proved itself alive.
-    pub(crate) proof: Proof,
-    /// Set once the cache has given the connection up: requests still
-    /// waiting on it fail then, rather than at their response timeout.
-    pub(crate) given_up: tokio::sync::watch::Sender<bool>,
-}
-
-/// The connections the cache reads through: one snapshot, replaced whole,
-/// and only under the flights lock.
-pub(crate) struct Links {
-    /// The flight generation these connections belong to.
-    pub(crate) generation: u64,
-    pub(crate) topology: Arc<Topology>,
-    /// One per node of `topology`; `None` while that node reconnects.
-    pub(crate) nodes: Vec<Option<Arc<NodeLink>>>,
-}
-
-impl Links {
-    /// A snapshot with no connection yet.
-    pub(crate) fn unconnected(topology: Arc<Topology>) -> Links {
-        let nodes = vec![None; topology.nodes().len()];
-        Links { generation: 0, topology, nodes }
-    }
-
-    /// Whether every node is connected.
-    pub(crate) fn all_up(&self) -> bool {
-        self.nodes.iter().all(Option::is_some)
-    }
-
-    /// The link of the node that serves `key`, if it is connected.
-    pub(crate) fn for_key(&self, key: &[u8]) -> Option<(usize, &Arc<NodeLink>)> {
-        let node = self.topology.node_of(key)?;
-        self.nodes[node].as_ref().map(|link| (node, link))
-    }
-
-    /// Whether `serial` is the published connection of `node`.
-    pub(crate) fn holds(&self, node: &str, serial: u64) -> bool {
-        self.index(node).and_then(|i| self.nodes[i].as_ref()).is_some_and(|link| link.serial == serial)
-    }
-
-    /// The index of `node` in the topology.
-    pub(crate) fn index(&self, node: &str) -> Option<usize> {
-        self.topology.nodes().iter().position(|n| n == node)
-    }
-
-    /// This snapshot with `node`'s connection replaced by `link`, in
-    /// `generation`.
-    pub(crate) fn with(&self, node: usize, link: Option<Arc<NodeLink>>, generation: u64) -> Links {
-        let mut nodes = self.nodes.clone();
-        nodes[node] = link;
-        Links { generation, topology: Arc::clone(&self.topology), nodes }
-    }
-
-    /// The nodes without a connection.
-    pub(crate) fn missing(&self) -> Vec<String> {
-        let nodes = self.topology.nodes().iter().zip(&self.nodes);
-        nodes.filter(|(_, link)| link.is_none()).map(|(node, _)| node.clone()).collect()
-    }
-}
-
-impl NodeLink {
-    /// Whether the connection reported its own loss.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-
-    /// Fails every request waiting on this connection, and every later one.
-    pub(crate) fn give_up(&self) {
-        self.given_up.send_replace(true);
-    }
-
-    /// Runs `request` on this connection, unless the cache gives the
-    /// connection up first: `None` then.
-    pub(crate) async fn unless_given_up<T>(&self, request: impl Future<Output = T>) -> Option<T> {
-        let mut given_up = self.given_up.subscribe();
-        tokio::select! {
-            biased;
-            done = request => Some(done),
-            _ = given_up.wait_for(|&given_up| given_up) => None,
-        }
     }
 }
 
