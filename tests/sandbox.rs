@@ -301,6 +301,23 @@ fn hostile_panic_in_init() {
     }
 }
 
+/// A Rust guest's panic message goes to stderr through a blocking WASI
+/// write. Called from an async task, as the cache calls its backend, that
+/// write neither enters the caller's tokio runtime (which would panic the
+/// host) nor waits: the panic is reported as the guest's, one line.
+#[tokio::test]
+async fn a_guest_that_panics_inside_a_tokio_runtime_is_contained() {
+    let factory = load(guests::HOSTILE_PANIC_IN_INIT);
+    match factory.check_init(&[("max-entries".to_owned(), "100".to_owned())]) {
+        Err(error @ LoadError::InitFailed(_)) => {
+            let message = error.to_string();
+            assert!(message.contains("panic") && !message.contains('\n'), "{message}");
+        }
+        Err(other) => panic!("expected InitFailed, got {other}"),
+        Ok(_) => panic!("init must fail"),
+    }
+}
+
 fn load_bytes_error(bytes: &[u8]) -> LoadError {
     let engine = WasmEngine::new(limits()).expect("engine");
     match WasmFactory::load_bytes(&engine, "test", bytes) {

@@ -17,6 +17,7 @@ use wasmtime_wasi::p2::bindings::sync as wasi;
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
 
 use super::bindings::{self, HOST_IMPORT};
+use super::no_wait;
 use super::state::State;
 
 /// The interfaces a guest may import, by name without version: the
@@ -92,8 +93,10 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
 
     // A guest must not block the host thread: fuel and epochs only count
     // time spent in wasm, so a sleep in a host call would escape both.
-    // Telling time is fine; waiting for it traps.
+    // Telling time is fine; waiting for it traps. The blocking `wasi:io`
+    // calls are redefined not to wait, nor to enter a tokio runtime.
     linker.allow_shadowing(true);
+    no_wait::add_to_linker(&mut linker)?;
     let mut clock = linker.instance(MONOTONIC_CLOCK)?;
     clock.func_wrap("subscribe-duration", |_, (_,): (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
         Err(format_err!("a backend may not sleep or wait (it called wasi:clocks/monotonic-clock.subscribe-duration)"))

@@ -15,6 +15,8 @@
 //! - [`artifacts`]: the on-disk cache of compiled components.
 //! - `bindings`: the `bindgen!` output, quarantined.
 //! - `linker`: what a guest may import, and nothing else.
+//! - `no_wait`: WASI's blocking calls, redefined so none waits or enters a
+//!   tokio runtime.
 //! - `state`: the data of one `Store`: WASI context, memory limiter, log limiter.
 //! - `host_log`: the `log` import, into `tracing`, rate-limited.
 //! - [`failure`]: why a call failed, from a wasmtime error.
@@ -32,6 +34,7 @@ mod host_log;
 pub mod limits;
 mod linker;
 pub mod load_error;
+mod no_wait;
 mod state;
 
 pub use artifacts::ArtifactCache;
