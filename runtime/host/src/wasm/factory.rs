@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::Component;
 
+use super::artifacts::Compiled;
 use super::backend::WasmBackend;
 use super::bindings::{BackendPre, STORE_EXPORT};
 use super::engine::WasmEngine;
@@ -26,6 +27,10 @@ pub struct ComponentInfo {
     pub exports: Vec<String>,
     /// Whether the compiled code came from the artifact cache.
     pub from_cache: bool,
+    /// Why the artifact cache was passed over, if it was: its directory or
+    /// the component's artifact is not this user's own, or others may write
+    /// to it. The component was compiled from its bytes instead.
+    pub untrusted_artifact: Option<String>,
     /// Time to compile, or to load from the cache.
     pub load_time: Duration,
 }
@@ -73,9 +78,13 @@ impl WasmFactory {
     pub fn load_bytes(engine: &WasmEngine, name: &str, wasm: &[u8]) -> Result<WasmFactory, LoadError> {
         check_header(wasm)?;
         let started = Instant::now();
-        let (component, from_cache) = match engine.artifact_cache() {
+        let Compiled { component, from_cache, untrusted } = match engine.artifact_cache() {
             Some(cache) => cache.load_or_compile(engine.engine(), wasm)?,
-            None => (Component::new(engine.engine(), wasm).map_err(|e| LoadError::Invalid(one_line(&e)))?, false),
+            None => Compiled {
+                component: Component::new(engine.engine(), wasm).map_err(|e| LoadError::Invalid(one_line(&e)))?,
+                from_cache: false,
+                untrusted: None,
+            },
         };
         let load_time = started.elapsed();
 
@@ -93,7 +102,7 @@ impl WasmFactory {
         let linker = linker::linker(engine.engine()).map_err(|e| LoadError::Engine(one_line(&e)))?;
         let pre = linker.instantiate_pre(&component).map_err(|e| LoadError::Incompatible(one_line(&e)))?;
         let pre = BackendPre::new(pre).map_err(|e| LoadError::Incompatible(one_line(&e)))?;
-        let info = ComponentInfo { imports, exports, from_cache, load_time };
+        let info = ComponentInfo { imports, exports, from_cache, untrusted_artifact: untrusted, load_time };
         Ok(WasmFactory { loaded: Arc::new(Loaded { name: name.into(), engine: engine.clone(), pre, info }) })
     }
 
