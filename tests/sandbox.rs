@@ -188,6 +188,31 @@ fn hostile_log_flood() {
     assert_eq!(backend.health().failures, 0);
 }
 
+/// A guest whose `get` logs 10 000 records of 64 KiB pays for each `log`
+/// call in fuel (a fixed fee and one per byte): every such call runs out of
+/// fuel in its own call, rather than making the host copy the messages up
+/// to the wall-clock limit, and counts towards quarantine. Another instance
+/// of the same component keeps serving throughout.
+#[test]
+fn hostile_log_flood_large() {
+    let factory = load(guests::HOSTILE_LOG_FLOOD_LARGE);
+    let mut victim = started(&factory);
+    let mut neighbour = started(&factory);
+    neighbour.put(b"kept", b"2", None, NOW).unwrap();
+    let max = limits().quarantine.max_failures;
+    for n in 1..=max {
+        let result = victim.get(TRIGGER, NOW);
+        assert!(matches!(result, Err(BackendError::Failed { call: "get", .. })), "call {n}: {result:?}");
+        let cause = victim.health().last_failure.clone().map(|failure| failure.cause);
+        // Fuel, not the wall-clock (epoch) interrupt, ended the call.
+        assert_eq!(cause, Some(Cause::OutOfFuel { fuel: limits().fuel_per_call }), "call {n}");
+        assert_eq!(victim.health().failures, u64::from(n));
+        assert_eq!(neighbour.get(b"kept", NOW).unwrap(), Some(b"2".to_vec()), "the neighbour stopped serving");
+    }
+    assert!(victim.health().quarantined.is_some(), "a guest that keeps flooding is quarantined");
+    assert_eq!(neighbour.health().failures, 0);
+}
+
 /// Every call traps: each failure restarts the instance, until the
 /// quarantine window fills; then calls fail at once, naming the reason.
 #[test]

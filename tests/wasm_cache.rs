@@ -15,12 +15,20 @@ fn factory(path: &str) -> Arc<WasmFactory> {
 }
 
 async fn cache(server: &RedisServer, path: &str) -> Cache {
+    cache_over(server, factory(path), 2).await
+}
+
+async fn cache_over(server: &RedisServer, factory: Arc<WasmFactory>, shards: usize) -> Cache {
     CacheBuilder::new(server.url())
-        .shards(2)
-        .backend(factory(path), vec![("max-entries".into(), "1000".into())])
+        .shards(shards)
+        .backend(factory, options())
         .build()
         .await
         .expect("cache over a wasm backend")
+}
+
+fn options() -> Vec<(String, String)> {
+    vec![("max-entries".into(), "1000".into())]
 }
 
 async fn set(server: &RedisServer, key: &str, value: &str) {
@@ -88,4 +96,39 @@ async fn a_guest_that_always_traps_is_bypassed_and_reads_still_answer() {
     assert!(stats.backend_errors >= 10, "{stats:?}");
     let reason = stats.last_backend_error.unwrap_or_default();
     assert!(reason.contains("quarantined") || reason.contains("trap"), "{reason}");
+}
+
+/// A guest whose `get` floods the log with large records runs out of fuel
+/// in its own calls: every read of its trigger key is answered from Redis,
+/// the failure is fuel's, not the wall-clock limit's, and the other shard
+/// keeps serving its entries.
+#[tokio::test]
+async fn a_guest_that_floods_the_log_runs_out_of_fuel_and_other_reads_still_answer() {
+    let server = RedisServer::start(&[]);
+    let cache = cache(&server, guests::HOSTILE_LOG_FLOOD_LARGE).await;
+    let keys: Vec<String> = (0..20).map(|n| format!("key:{n}")).collect();
+    for key in &keys {
+        set(&server, key, "v").await;
+        cache.get(key).await.unwrap();
+    }
+    set(&server, "hostile", "still answered").await;
+    // The guest's `get` of this key logs until its fuel runs out: every
+    // read of it is answered from Redis.
+    for _ in 0..3 {
+        assert_eq!(cache.get("hostile").await.unwrap(), bulk("still answered"));
+    }
+    let stats = cache.stats();
+    assert!(stats.backend_errors >= 1, "{stats:?}");
+    let reason = stats.last_backend_error.clone().unwrap_or_default();
+    assert!(reason.contains("fuel allowed per call"), "{reason}");
+    assert!(!reason.contains("wall-clock"), "{reason}");
+
+    // The flooding instance was replaced by an empty one; the other
+    // shard's entries are still served.
+    let hits = cache.stats().hits;
+    for key in &keys {
+        assert_eq!(cache.get(key).await.unwrap(), bulk("v"));
+    }
+    let served = cache.stats().hits - hits;
+    assert!(served > 0 && served < 20, "{served} of 20 entries were served after one shard failed");
 }

@@ -18,7 +18,8 @@
 //! - `no_wait`: WASI's blocking calls, redefined so none waits or enters a
 //!   tokio runtime.
 //! - `state`: the data of one `Store`: WASI context, memory limiter, log limiter.
-//! - `host_log`: the `log` import, into `tracing`, rate-limited.
+//! - `host_log`: the `log` import, into `tracing`, rate-limited and charged
+//!   to the guest's fuel.
 //! - [`failure`]: why a call failed, from a wasmtime error.
 //! - [`load_error`]: [`LoadError`], why a component could not be loaded.
 //! - [`factory`]: [`WasmFactory`], a compiled component ready to instantiate.
