@@ -1,11 +1,12 @@
 //! The tracking cache over wasm backends, against a real redis-server: the
 //! Rust guest serves and stays coherent; a hostile guest costs hits, never
-//! answers, and the shards it did not break keep serving.
+//! answers, and the shards it did not break keep serving; a backend's
+//! memory stays within its budget, and a reload gets the memory back.
 
 use std::sync::Arc;
 
 use nearcache::wasm::{Limits, WasmEngine, WasmFactory};
-use nearcache::{Cache, CacheBuilder, Value};
+use nearcache::{BackendSource, Cache, CacheBuilder, Value};
 use nearcache_tests::guests;
 use nearcache_tests::redis_server::RedisServer;
 
@@ -131,4 +132,46 @@ async fn a_guest_that_floods_the_log_runs_out_of_fuel_and_other_reads_still_answ
     }
     let served = cache.stats().hits - hits;
     assert!(served > 0 && served < 20, "{served} of 20 entries were served after one shard failed");
+}
+
+/// A guest whose fills grow its memory without bound, in every shard, with
+/// one small budget for the backend and the engine: what its instances hold
+/// together never passes it, each denial names the budget, and every read
+/// is answered from Redis. A reload then fits into the same budget, which
+/// it could not had the failed instances kept their memory, and the
+/// retired backend gives back all it held.
+#[tokio::test]
+async fn a_guest_that_grows_in_every_shard_stays_within_the_budget_and_a_reload_replaces_it() {
+    let server = RedisServer::start(&[]);
+    let budget = 16 << 20;
+    let limits = Limits { backend_memory_bytes: budget, engine_memory_bytes: budget, ..Limits::default() };
+    let engine = WasmEngine::new(limits).expect("engine");
+    let hostile = Arc::new(WasmFactory::load_file(&engine, guests::HOSTILE_GROW_IN_PUT).expect("load"));
+    let cache = cache_over(&server, Arc::clone(&hostile), 4).await;
+    // Keys that end in the guest's trigger, over every shard: each fill
+    // grows its shard's instance until the budget stops it.
+    for n in 0..16 {
+        let key = format!("{n}:hostile");
+        set(&server, &key, "from redis").await;
+        assert_eq!(cache.get(&key).await.unwrap(), bulk("from redis"));
+        assert_eq!(cache.get(&key).await.unwrap(), bulk("from redis"));
+    }
+    let stats = cache.stats();
+    assert!(stats.backend_errors >= 1, "{stats:?}");
+    let reason = stats.last_backend_error.clone().unwrap_or_default();
+    assert!(reason.contains("memory budget"), "{reason}");
+    let usage = hostile.memory();
+    assert!(usage.peak <= budget && engine.memory().peak <= budget, "{usage:?} {:?}", engine.memory());
+    assert!(usage.peak > budget / 2, "the guest never grew: {usage:?}");
+
+    let fresh = Arc::new(WasmFactory::load_file(&engine, guests::RUST_STORE).expect("load"));
+    let source = BackendSource::Factory(Arc::clone(&fresh) as Arc<dyn nearcache::BackendFactory>);
+    cache.reload_backend(source, options()).await.expect("the reload fits in the budget");
+    assert_eq!(hostile.memory().held, 0, "the retired backend kept memory");
+    assert_eq!(engine.memory().held, fresh.memory().held);
+    set(&server, "k", "v").await;
+    assert_eq!(cache.get("k").await.unwrap(), bulk("v"));
+    let hits = cache.stats().hits;
+    assert_eq!(cache.get("k").await.unwrap(), bulk("v"));
+    assert_eq!(cache.stats().hits, hits + 1, "the fresh backend does not serve hits");
 }

@@ -11,6 +11,7 @@ use wasmtime::component::Component;
 use super::artifacts::Compiled;
 use super::backend::WasmBackend;
 use super::bindings::{BackendPre, STORE_EXPORT};
+use super::budget::{BudgetScope, MemoryBudget, MemoryUse};
 use super::engine::WasmEngine;
 use super::linker::{self, PROVIDED_SUMMARY};
 use super::load_error::{LoadError, one_line};
@@ -56,6 +57,8 @@ pub(crate) struct Loaded {
     pub engine: WasmEngine,
     pub pre: BackendPre<State>,
     pub info: ComponentInfo,
+    /// The linear memory all its instances may hold together.
+    pub memory: Arc<MemoryBudget>,
 }
 
 /// A component of the backend world, compiled once; makes [`WasmBackend`]s.
@@ -103,12 +106,20 @@ impl WasmFactory {
         let pre = linker.instantiate_pre(&component).map_err(|e| LoadError::Incompatible(one_line(&e)))?;
         let pre = BackendPre::new(pre).map_err(|e| LoadError::Incompatible(one_line(&e)))?;
         let info = ComponentInfo { imports, exports, from_cache, untrusted_artifact: untrusted, load_time };
-        Ok(WasmFactory { loaded: Arc::new(Loaded { name: name.into(), engine: engine.clone(), pre, info }) })
+        let memory = MemoryBudget::new(BudgetScope::Backend, engine.limits().backend_memory_bytes);
+        Ok(WasmFactory { loaded: Arc::new(Loaded { name: name.into(), engine: engine.clone(), pre, info, memory }) })
     }
 
     /// What the component imports and exports.
     pub fn info(&self) -> &ComponentInfo {
         &self.loaded.info
+    }
+
+    /// The linear memory this backend's instances hold together, the most
+    /// they have held at once, and their budget
+    /// ([`Limits::backend_memory_bytes`](super::Limits::backend_memory_bytes)).
+    pub fn memory(&self) -> MemoryUse {
+        self.loaded.memory.usage()
     }
 
     /// A new, uninitialized instance.

@@ -12,6 +12,8 @@
 //!
 //! - [`limits`]: [`Limits`], every bound and its default.
 //! - [`engine`]: [`WasmEngine`], the wasmtime `Config` and the epoch ticker.
+//! - [`budget`]: the memory budgets a backend's instances, and an engine's
+//!   backends, share.
 //! - [`artifacts`]: the on-disk cache of compiled components.
 //! - `bindings`: the `bindgen!` output, quarantined.
 //! - `linker`: what a guest may import, and nothing else.
@@ -28,6 +30,7 @@
 pub mod artifacts;
 pub mod backend;
 mod bindings;
+pub mod budget;
 pub mod engine;
 pub mod factory;
 pub mod failure;
@@ -40,6 +43,7 @@ mod state;
 
 pub use artifacts::ArtifactCache;
 pub use backend::{Health, WasmBackend};
+pub use budget::{BudgetScope, MemoryUse};
 pub use engine::WasmEngine;
 pub use factory::{ComponentInfo, WasmFactory};
 pub use failure::{Cause, Failure};
