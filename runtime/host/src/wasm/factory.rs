@@ -29,8 +29,9 @@ pub struct ComponentInfo {
     /// Whether the compiled code came from the artifact cache.
     pub from_cache: bool,
     /// Why the artifact cache was passed over, if it was: its directory or
-    /// the component's artifact is not this user's own, or others may write
-    /// to it. The component was compiled from its bytes instead.
+    /// the component's artifact is not this user's own or others may write
+    /// to it, or the artifact is a symbolic link or not a regular file. The
+    /// component was compiled from its bytes instead.
     pub untrusted_artifact: Option<String>,
     /// Time to compile, or to load from the cache.
     pub load_time: Duration,
