@@ -124,11 +124,13 @@ impl ArtifactCache {
 
     /// Logs `refusal` unless it was logged before: a cache that cannot be
     /// trusted would otherwise say so on every load and every reload.
-    fn log_once(&self, refusal: &str) {
+    /// Returns whether it was logged now.
+    fn log_once(&self, refusal: &str) -> bool {
         let first = self.logged.lock().unwrap_or_else(|p| p.into_inner()).insert(refusal.to_owned());
         if first {
             tracing::warn!("{refusal}");
         }
+        first
     }
 }
 
@@ -294,5 +296,22 @@ mod trusted {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(format!("cannot open it: {error}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_is_logged_once_by_every_clone() {
+        let dir = std::env::temp_dir().join(format!("nearcache-log-once-{}", std::process::id()));
+        let cache = ArtifactCache::open(&dir).unwrap();
+        let clone = cache.clone();
+        assert!(cache.log_once("directory d is not used: reason"));
+        assert!(!cache.log_once("directory d is not used: reason"));
+        assert!(!clone.log_once("directory d is not used: reason"));
+        assert!(clone.log_once("artifact a is not loaded: reason"));
+        fs::remove_dir(&dir).unwrap();
     }
 }
