@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use nearcache::wasm::{Cause, Limits, LoadError, Quarantine, WasmBackend, WasmEngine, WasmFactory};
+use nearcache::wasm::{BudgetScope, Cause, Limits, LoadError, Quarantine, WasmBackend, WasmEngine, WasmFactory};
 use nearcache::{Backend, BackendError};
 use nearcache_tests::guests;
 
@@ -188,6 +188,131 @@ fn hostile_log_flood() {
     assert_eq!(backend.health().failures, 0);
 }
 
+/// A guest whose `get` logs 10 000 records of 64 KiB pays for each `log`
+/// call in fuel (a fixed fee and one per byte): every such call runs out of
+/// fuel in its own call, rather than making the host copy the messages up
+/// to the wall-clock limit, and counts towards quarantine. Another instance
+/// of the same component keeps serving throughout.
+#[test]
+fn hostile_log_flood_large() {
+    let factory = load(guests::HOSTILE_LOG_FLOOD_LARGE);
+    let mut victim = started(&factory);
+    let mut neighbour = started(&factory);
+    neighbour.put(b"kept", b"2", None, NOW).unwrap();
+    let max = limits().quarantine.max_failures;
+    for n in 1..=max {
+        let result = victim.get(TRIGGER, NOW);
+        assert!(matches!(result, Err(BackendError::Failed { call: "get", .. })), "call {n}: {result:?}");
+        let cause = victim.health().last_failure.clone().map(|failure| failure.cause);
+        // Fuel, not the wall-clock (epoch) interrupt, ended the call.
+        assert_eq!(cause, Some(Cause::OutOfFuel { fuel: limits().fuel_per_call }), "call {n}");
+        assert_eq!(victim.health().failures, u64::from(n));
+        assert_eq!(neighbour.get(b"kept", NOW).unwrap(), Some(b"2".to_vec()), "the neighbour stopped serving");
+    }
+    assert!(victim.health().quarantined.is_some(), "a guest that keeps flooding is quarantined");
+    assert_eq!(neighbour.health().failures, 0);
+}
+
+/// Init options for a reference store that holds whatever it is given.
+fn roomy_store() -> [(String, String); 2] {
+    [("max-entries".to_owned(), "100000".to_owned()), ("max-bytes".to_owned(), "4000000000".to_owned())]
+}
+
+/// Puts 1 MiB values into `backend` until it has taken `mib` of them or a
+/// put fails; returns the failure, if one did.
+fn fill_mib(backend: &mut WasmBackend, prefix: &str, mib: usize) -> Option<BackendError> {
+    let value = vec![0x5a; 1 << 20];
+    (0..mib).find_map(|n| backend.put(format!("{prefix}{n}").as_bytes(), &value, None, NOW).err())
+}
+
+/// The instances of one backend draw on one budget: once two of them hold
+/// most of it, the third is denied memory far below its own cap, the
+/// denial names the backend's budget, and what the instances hold together
+/// never passes it. A discarded or dropped instance gives its memory back.
+#[test]
+fn memory_budget_is_shared_by_a_backends_instances() {
+    let budget = 24 << 20;
+    let engine = WasmEngine::new(Limits { backend_memory_bytes: budget, ..limits() }).expect("engine");
+    let factory = WasmFactory::load_file(&engine, guests::RUST_STORE).expect("load");
+    let start = || factory.check_init(&roomy_store()).expect("init");
+    let (mut first, mut second) = (start(), start());
+    assert!(fill_mib(&mut first, "a", 8).is_none());
+    assert!(fill_mib(&mut second, "b", 8).is_none());
+    let held_by_two = factory.memory().held;
+    let mut third = start();
+
+    let failure = fill_mib(&mut third, "c", 64).expect("the third instance outgrew the budget");
+    assert!(failure.to_string().contains("memory budget"), "{failure}");
+    match third.health().last_failure.as_ref().map(|f| &f.cause) {
+        Some(&Cause::MemoryBudget { scope, held, asked, budget: denied_by }) => {
+            assert_eq!((scope, denied_by), (BudgetScope::Backend, budget));
+            assert!(held <= budget && held + asked > budget, "held {held}, asked {asked}");
+            assert!(held - held_by_two < limits().memory_bytes, "denied only at its own cap");
+        }
+        other => panic!("expected a backend budget failure, got {other:?}"),
+    }
+    let usage = factory.memory();
+    assert!(usage.peak <= budget, "{usage:?}");
+    // The third instance was discarded: only the two full ones hold memory.
+    assert_eq!(usage.held, held_by_two, "{usage:?}");
+    assert_eq!(engine.memory().held, usage.held, "the engine's account moves with the backend's");
+
+    // Dropping an instance gives back what it held; the third grows into it.
+    drop(first);
+    assert!(factory.memory().held < held_by_two);
+    assert!(fill_mib(&mut third, "c", 8).is_none(), "the third instance could not use the memory given back");
+    assert_eq!(third.get(b"c0", NOW).unwrap().map(|v| v.len()), Some(1 << 20));
+    drop((second, third));
+    assert_eq!(factory.memory().held, 0);
+    assert_eq!(engine.memory().held, 0);
+}
+
+/// An engine's budget bounds all its backends together, as during a reload
+/// (the old and the new backend run on one engine). While the old
+/// backend's instances hold the budget, the new backend cannot start, and
+/// says it is the engine's budget; once they are gone, it starts.
+#[test]
+fn memory_budget_of_an_engine_covers_every_backend() {
+    // What one started instance holds: its initial memory and init's growth.
+    let probe = WasmEngine::new(limits()).expect("engine");
+    let one = WasmFactory::load_file(&probe, guests::RUST_STORE).expect("load").check_init(&roomy_store()).unwrap();
+    let instance = probe.memory().held;
+    drop(one);
+    // Room for two instances and a half.
+    let budget = 2 * instance + instance / 2;
+    let engine = WasmEngine::new(Limits { engine_memory_bytes: budget, ..limits() }).expect("engine");
+    let old = WasmFactory::load_file(&engine, guests::RUST_STORE).expect("load");
+    let new = WasmFactory::load_file(&engine, guests::RUST_STORE).expect("load");
+
+    let mut growing = old.check_init(&roomy_store()).expect("init");
+    let failure = fill_mib(&mut growing, "a", 64).expect("the old backend outgrew the engine's budget");
+    assert!(failure.to_string().contains("memory budget"), "{failure}");
+    assert!(matches!(
+        growing.health().last_failure.as_ref().map(|f| &f.cause),
+        Some(Cause::MemoryBudget { scope: BudgetScope::Engine, budget: denied_by, .. }) if *denied_by == budget
+    ));
+    drop(growing);
+
+    let serving = [old.check_init(&roomy_store()).expect("init"), old.check_init(&roomy_store()).expect("init")];
+    match new.check_init(&roomy_store()) {
+        Err(error @ LoadError::InitFailed(_)) => {
+            let message = error.to_string();
+            assert!(message.contains("memory budget") && message.contains("engine"), "{message}");
+            assert!(!message.contains('\n'), "not one line: {message}");
+        }
+        Err(other) => panic!("expected InitFailed, got {other}"),
+        Ok(_) => panic!("the new backend started in an engine budget the old one holds"),
+    }
+    assert_eq!(new.memory().held, 0, "the refused instance kept memory");
+    assert!(engine.memory().peak <= budget, "{:?}", engine.memory());
+
+    drop(serving);
+    assert_eq!(engine.memory().held, 0, "the old backend's memory was not given back");
+    let mut fresh = new.check_init(&roomy_store()).expect("the new backend starts in the memory given back");
+    fresh.put(b"k", b"v", None, NOW).unwrap();
+    assert_eq!(fresh.get(b"k", NOW).unwrap(), Some(b"v".to_vec()));
+}
+
 /// Every call traps: each failure restarts the instance, until the
 /// quarantine window fills; then calls fail at once, naming the reason.
 #[test]
@@ -296,6 +421,23 @@ fn hostile_panic_in_init() {
     let factory = load(guests::HOSTILE_PANIC_IN_INIT);
     match factory.check_init(&[("max-entries".to_owned(), "100".to_owned())]) {
         Err(error @ LoadError::InitFailed(_)) => assert!(error.to_string().contains("panic"), "{error}"),
+        Err(other) => panic!("expected InitFailed, got {other}"),
+        Ok(_) => panic!("init must fail"),
+    }
+}
+
+/// A Rust guest's panic message goes to stderr through a blocking WASI
+/// write. Called from an async task, as the cache calls its backend, that
+/// write neither enters the caller's tokio runtime (which would panic the
+/// host) nor waits: the panic is reported as the guest's, one line.
+#[tokio::test]
+async fn a_guest_that_panics_inside_a_tokio_runtime_is_contained() {
+    let factory = load(guests::HOSTILE_PANIC_IN_INIT);
+    match factory.check_init(&[("max-entries".to_owned(), "100".to_owned())]) {
+        Err(error @ LoadError::InitFailed(_)) => {
+            let message = error.to_string();
+            assert!(message.contains("panic") && !message.contains('\n'), "{message}");
+        }
         Err(other) => panic!("expected InitFailed, got {other}"),
         Ok(_) => panic!("init must fail"),
     }

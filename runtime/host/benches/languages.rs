@@ -92,6 +92,9 @@ fn calls_until_failure(name: &str, path: &std::path::Path, keys: &[Vec<u8>], val
 fn roomy() -> Limits {
     Limits {
         memory_bytes: 4 << 30,
+        backend_memory_bytes: 4 << 30,
+        // Every language's backend at once, each within its own budget.
+        engine_memory_bytes: usize::MAX,
         fuel_per_call: u64::MAX,
         wall_time_per_call: Duration::from_secs(30),
         ..Limits::default()

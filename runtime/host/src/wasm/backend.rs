@@ -13,7 +13,7 @@ use wasmtime::component::TypedFunc;
 use super::bindings::{Backend as Bindings, Guest};
 use super::factory::Loaded;
 use super::failure::{Cause, Context, Failure, classify};
-use super::state::State;
+use super::state::{Denied, State};
 use crate::backend::Backend;
 use crate::error::BackendError;
 
@@ -88,10 +88,8 @@ pub struct WasmBackend {
 
 impl WasmBackend {
     pub(crate) fn new(loaded: Arc<Loaded>) -> Result<WasmBackend, BackendError> {
-        let instance = instantiate(&loaded).map_err(|e| BackendError::Failed {
-            call: "instantiate",
-            reason: classify(&e, &context(&loaded, None)).to_string(),
-        })?;
+        let instance = instantiate(&loaded)
+            .map_err(|cause| BackendError::Failed { call: "instantiate", reason: cause.to_string() })?;
         Ok(WasmBackend {
             loaded,
             instance: Some(instance),
@@ -162,10 +160,7 @@ impl WasmBackend {
         }
         let mut instance = match instantiate(&self.loaded) {
             Ok(instance) => instance,
-            Err(error) => {
-                let cause = classify(&error, &context(&self.loaded, None));
-                return Err(self.fail("instantiate", cause));
-            }
+            Err(cause) => return Err(self.fail("instantiate", cause)),
         };
         self.health.restarts += 1;
         if let (Some(options), true) = (&self.options, call != "init") {
@@ -220,16 +215,20 @@ impl WasmBackend {
 }
 
 /// A fresh `Store` and instance, with the memory limiter installed and
-/// the call budget armed for the guest's start-up code.
-fn instantiate(loaded: &Loaded) -> wasmtime::Result<Instance> {
+/// the call budget armed for the guest's start-up code; or why not (the
+/// memory limiter may have denied its initial memory).
+fn instantiate(loaded: &Loaded) -> Result<Instance, Cause> {
     let limits = loaded.engine.limits();
-    let mut store = Store::new(loaded.engine.engine(), State::new(Arc::clone(&loaded.name), limits));
+    let budgets = [Arc::clone(&loaded.memory), loaded.engine.memory_budget()];
+    let mut store = Store::new(loaded.engine.engine(), State::new(Arc::clone(&loaded.name), limits, budgets));
     store.limiter(|state| &mut state.memory);
     store.epoch_deadline_trap();
     arm(loaded, &mut store);
-    let bindings = loaded.pre.instantiate(&mut store)?;
-    let exports = Exports::new(&store, bindings)?;
-    Ok(Instance { store, exports })
+    let made = loaded.pre.instantiate(&mut store).and_then(|bindings| Exports::new(&store, bindings));
+    match made {
+        Ok(exports) => Ok(Instance { store, exports }),
+        Err(error) => Err(classify(&error, &context(loaded, store.data().memory.denied))),
+    }
 }
 
 /// Gives the next call its full fuel and wall-clock budget.
@@ -240,13 +239,14 @@ fn arm(loaded: &Loaded, store: &mut Store<State>) {
     store.data_mut().memory.denied = None;
 }
 
-fn context(loaded: &Loaded, denied: Option<usize>) -> Context {
+fn context(loaded: &Loaded, denied: Option<Denied>) -> Context {
     let limits = loaded.engine.limits();
     Context {
         fuel: limits.fuel_per_call,
         wall_ms: u64::try_from(limits.wall_time_per_call.as_millis()).unwrap_or(u64::MAX),
         max_wasm_stack: limits.max_wasm_stack,
-        denied_memory: denied.map(|requested| (requested, limits.memory_bytes)),
+        memory_bytes: limits.memory_bytes,
+        denied_memory: denied,
     }
 }
 

@@ -11,10 +11,13 @@ mod generated {
 }
 
 pub(crate) use generated::exports::nearcache::backend::store::Guest;
-pub(crate) use generated::nearcache::backend::host::{Host, Level, add_to_linker};
+pub(crate) use generated::nearcache::backend::host::Level;
 pub(crate) use generated::{Backend, BackendPre};
 
 /// The export the backend world requires, without its version.
 pub(crate) const STORE_EXPORT: &str = "nearcache:backend/store";
 /// The import the backend world provides, without its version.
 pub(crate) const HOST_IMPORT: &str = "nearcache:backend/host";
+/// The same, with the version of `wit/backend.wit`, as the linker defines it
+/// (`host_log`, by hand); a guest built against any 0.1.x matches it.
+pub(crate) const HOST_INSTANCE: &str = "nearcache:backend/host@0.1.0";

@@ -8,6 +8,7 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, OptLevel};
 
 use super::artifacts::ArtifactCache;
+use super::budget::{BudgetScope, MemoryBudget, MemoryUse};
 use super::limits::Limits;
 use super::load_error::{LoadError, one_line};
 
@@ -23,6 +24,8 @@ pub struct WasmEngine {
     _ticker: Arc<Ticker>,
     /// Epoch ticks a call may run for, computed once: every call arms it.
     deadline_ticks: u64,
+    /// The linear memory every instance of every backend may hold together.
+    memory: Arc<MemoryBudget>,
 }
 
 impl WasmEngine {
@@ -49,7 +52,8 @@ impl WasmEngine {
         let engine = Engine::new(&config).map_err(|e| LoadError::Engine(one_line(&e)))?;
         let ticker = Ticker::start(&engine, tick_for(&limits));
         let deadline_ticks = deadline_ticks(&limits, ticker.tick);
-        Ok(WasmEngine { engine, limits: Arc::new(limits), artifacts: None, _ticker: ticker, deadline_ticks })
+        let memory = MemoryBudget::new(BudgetScope::Engine, limits.engine_memory_bytes);
+        Ok(WasmEngine { engine, limits: Arc::new(limits), artifacts: None, _ticker: ticker, deadline_ticks, memory })
     }
 
     /// Keeps compiled components in `cache`, so loading a component this
@@ -72,6 +76,18 @@ impl WasmEngine {
     /// The compiled-artifact cache, if one was given.
     pub fn artifact_cache(&self) -> Option<&ArtifactCache> {
         self.artifacts.as_deref()
+    }
+
+    /// The linear memory every instance of this engine's backends holds
+    /// together, the most held at once, and the budget
+    /// ([`Limits::engine_memory_bytes`]).
+    pub fn memory(&self) -> MemoryUse {
+        self.memory.usage()
+    }
+
+    /// The budget every instance draws on, beside its backend's.
+    pub(crate) fn memory_budget(&self) -> Arc<MemoryBudget> {
+        Arc::clone(&self.memory)
     }
 
     /// Epoch ticks a call may run for before it is interrupted.

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::Component;
 
+use super::artifacts::Compiled;
 use super::backend::WasmBackend;
 use super::bindings::{BackendPre, STORE_EXPORT};
+use super::budget::{BudgetScope, MemoryBudget, MemoryUse};
 use super::engine::WasmEngine;
 use super::linker::{self, PROVIDED_SUMMARY};
 use super::load_error::{LoadError, one_line};
@@ -26,6 +28,11 @@ pub struct ComponentInfo {
     pub exports: Vec<String>,
     /// Whether the compiled code came from the artifact cache.
     pub from_cache: bool,
+    /// Why the artifact cache was passed over, if it was: its directory or
+    /// the component's artifact is not this user's own or others may write
+    /// to it, or the artifact is a symbolic link or not a regular file. The
+    /// component was compiled from its bytes instead.
+    pub untrusted_artifact: Option<String>,
     /// Time to compile, or to load from the cache.
     pub load_time: Duration,
 }
@@ -51,6 +58,8 @@ pub(crate) struct Loaded {
     pub engine: WasmEngine,
     pub pre: BackendPre<State>,
     pub info: ComponentInfo,
+    /// The linear memory all its instances may hold together.
+    pub memory: Arc<MemoryBudget>,
 }
 
 /// A component of the backend world, compiled once; makes [`WasmBackend`]s.
@@ -73,9 +82,13 @@ impl WasmFactory {
     pub fn load_bytes(engine: &WasmEngine, name: &str, wasm: &[u8]) -> Result<WasmFactory, LoadError> {
         check_header(wasm)?;
         let started = Instant::now();
-        let (component, from_cache) = match engine.artifact_cache() {
+        let Compiled { component, from_cache, untrusted } = match engine.artifact_cache() {
             Some(cache) => cache.load_or_compile(engine.engine(), wasm)?,
-            None => (Component::new(engine.engine(), wasm).map_err(|e| LoadError::Invalid(one_line(&e)))?, false),
+            None => Compiled {
+                component: Component::new(engine.engine(), wasm).map_err(|e| LoadError::Invalid(one_line(&e)))?,
+                from_cache: false,
+                untrusted: None,
+            },
         };
         let load_time = started.elapsed();
 
@@ -93,13 +106,21 @@ impl WasmFactory {
         let linker = linker::linker(engine.engine()).map_err(|e| LoadError::Engine(one_line(&e)))?;
         let pre = linker.instantiate_pre(&component).map_err(|e| LoadError::Incompatible(one_line(&e)))?;
         let pre = BackendPre::new(pre).map_err(|e| LoadError::Incompatible(one_line(&e)))?;
-        let info = ComponentInfo { imports, exports, from_cache, load_time };
-        Ok(WasmFactory { loaded: Arc::new(Loaded { name: name.into(), engine: engine.clone(), pre, info }) })
+        let info = ComponentInfo { imports, exports, from_cache, untrusted_artifact: untrusted, load_time };
+        let memory = MemoryBudget::new(BudgetScope::Backend, engine.limits().backend_memory_bytes);
+        Ok(WasmFactory { loaded: Arc::new(Loaded { name: name.into(), engine: engine.clone(), pre, info, memory }) })
     }
 
     /// What the component imports and exports.
     pub fn info(&self) -> &ComponentInfo {
         &self.loaded.info
+    }
+
+    /// The linear memory this backend's instances hold together, the most
+    /// they have held at once, and their budget
+    /// ([`Limits::backend_memory_bytes`](super::Limits::backend_memory_bytes)).
+    pub fn memory(&self) -> MemoryUse {
+        self.loaded.memory.usage()
     }
 
     /// A new, uninitialized instance.

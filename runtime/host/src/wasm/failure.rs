@@ -4,6 +4,9 @@ use std::fmt;
 
 use wasmtime::{Trap, WasmBacktrace};
 
+use super::budget::{BudgetScope, Refusal};
+use super::state::Denied;
+
 /// The cause of a failed call, as the host reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -24,6 +27,19 @@ pub enum Cause {
         requested: usize,
         /// The limit.
         limit: usize,
+    },
+    /// The guest asked for linear memory that its instance's cap allowed,
+    /// but a budget shared with other instances did not.
+    MemoryBudget {
+        /// The backend's budget (all its instances) or the engine's (all
+        /// its backends).
+        scope: BudgetScope,
+        /// What the budget's instances held when the guest asked.
+        held: usize,
+        /// The growth asked for, in bytes.
+        asked: usize,
+        /// The budget.
+        budget: usize,
     },
     /// The wasm stack overflowed.
     StackOverflow {
@@ -55,6 +71,10 @@ impl fmt::Display for Cause {
             Cause::MemoryLimit { requested, limit } => {
                 write!(f, "memory limit: asked for {requested} bytes of linear memory, the limit is {limit}")
             }
+            Cause::MemoryBudget { scope, held, asked, budget } => write!(
+                f,
+                "memory budget: asked for {asked} more bytes of linear memory, but the {scope}'s instances hold {held} of its {budget}-byte budget"
+            ),
             Cause::StackOverflow { limit } => write!(f, "stack overflow: the wasm stack is {limit} bytes"),
             Cause::ValueOverCap { size, cap } => write!(f, "value over cap: returned {size} bytes, the cap is {cap}"),
             Cause::Panic => {
@@ -85,16 +105,22 @@ pub(crate) struct Context {
     pub fuel: u64,
     pub wall_ms: u64,
     pub max_wasm_stack: usize,
+    /// The instance's memory cap.
+    pub memory_bytes: usize,
     /// Memory growth the limiter denied during the call, if any.
-    pub denied_memory: Option<(usize, usize)>,
+    pub denied_memory: Option<Denied>,
 }
 
 /// Reads the cause of a failed call out of wasmtime's error.
 pub(crate) fn classify(error: &wasmtime::Error, context: &Context) -> Cause {
     // A guest whose allocator cannot grow its memory aborts: the trap is
     // `unreachable`, but the cause is the memory limit.
-    if let Some((requested, limit)) = context.denied_memory {
-        return Cause::MemoryLimit { requested, limit };
+    match context.denied_memory {
+        Some(Denied::Instance { requested }) => return Cause::MemoryLimit { requested, limit: context.memory_bytes },
+        Some(Denied::Budget(Refusal { scope, held, asked, budget })) => {
+            return Cause::MemoryBudget { scope, held, asked, budget };
+        }
+        None => {}
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Cause::OutOfFuel { fuel: context.fuel },

@@ -1,10 +1,38 @@
 //! The backend world's `host.log` import: records into `tracing`,
-//! rate-limited per instance by a token bucket.
+//! rate-limited per instance by a token bucket, and paid for by the guest.
+//!
+//! Fuel counts only wasm instructions, so a call into the host would be free
+//! to the guest however much work it made the host do. Each `log` call
+//! therefore takes [`FUEL_PER_CALL`] plus [`FUEL_PER_BYTE`] for each byte
+//! of its message from the calling guest's fuel, before anything else; a
+//! guest that floods the log runs out of fuel in its own call. The message
+//! is taken as a string that is bounds-checked but not read ([`Message`]):
+//! a record the rate limit drops is dropped without its bytes being read,
+//! validated or copied.
 
 use std::time::Instant;
 
-use super::bindings::{Host, Level};
+use wasmtime::component::__internal::{CanonicalAbiInfo, InstanceType, InterfaceType, LiftContext};
+use wasmtime::component::{ComponentType, Lift, Linker, WasmStr};
+use wasmtime::{StoreContextMut, Trap, ValRaw};
+
+use super::bindings::{HOST_INSTANCE, Level};
 use super::state::State;
+
+/// Fuel a `log` call costs whatever its message. The host's share of a
+/// call (crossing into the host and back, the rate limiter's clock read)
+/// takes about as long as the guest takes to run several hundred
+/// instructions; rounded up to a thousand, a call costs its guest at least
+/// what it costs the host, while a guest logging at the rate limit spends a
+/// negligible part of its fuel on it.
+const FUEL_PER_CALL: u64 = 1_000;
+
+/// Fuel per byte of a message, kept or dropped. Reading a byte costs the
+/// host less than an instruction, but the bytes are the part of a call a
+/// guest can inflate without bound, so they are not free: with the default
+/// 50 M fuel per call, a call may pass about 50 MB of messages in all (750
+/// of 64 KiB), whatever the rate limit keeps of them.
+const FUEL_PER_BYTE: u64 = 1;
 
 /// The longest message kept; the rest is cut at a character boundary.
 const MAX_MESSAGE_BYTES: usize = 1024;
@@ -59,18 +87,95 @@ fn truncated(message: &str) -> &str {
     &message[..end]
 }
 
-impl Host for State {
-    fn log(&mut self, level: Level, message: String) {
-        let Some(dropped) = self.log.admit(Instant::now()) else { return };
-        let backend = &*self.name;
-        let message = truncated(&message);
-        match level {
-            Level::Trace => tracing::trace!(backend, dropped, "{message}"),
-            Level::Debug => tracing::debug!(backend, dropped, "{message}"),
-            Level::Info => tracing::info!(backend, dropped, "{message}"),
-            Level::Warn => tracing::warn!(backend, dropped, "{message}"),
-            Level::Error => tracing::error!(backend, dropped, "{message}"),
+/// The fuel a `log` call with a message of `bytes` bytes costs.
+fn cost(bytes: usize) -> u64 {
+    let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+    FUEL_PER_CALL.saturating_add(bytes.saturating_mul(FUEL_PER_BYTE))
+}
+
+/// Defines `log` in `linker`, by hand rather than through `bindgen!`, whose
+/// generated import lifts the message into a `String` before the host sees
+/// the call.
+pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+    linker
+        .instance(HOST_INSTANCE)?
+        .func_wrap("log", |store, (level, message): (Level, Message)| log(store, level, &message))
+}
+
+fn log(mut store: StoreContextMut<'_, State>, level: Level, message: &Message) -> wasmtime::Result<()> {
+    charge(&mut store, cost(message.len))?;
+    let Some(dropped) = store.data_mut().log.admit(Instant::now()) else { return Ok(()) };
+    let text = message.text.to_str(&store)?;
+    let message = truncated(&text);
+    let backend = &*store.data().name;
+    match level {
+        Level::Trace => tracing::trace!(backend, dropped, "{message}"),
+        Level::Debug => tracing::debug!(backend, dropped, "{message}"),
+        Level::Info => tracing::info!(backend, dropped, "{message}"),
+        Level::Warn => tracing::warn!(backend, dropped, "{message}"),
+        Level::Error => tracing::error!(backend, dropped, "{message}"),
+    }
+    Ok(())
+}
+
+/// Takes `fuel` from the calling guest, or ends its call as out of fuel,
+/// as wasm code that ran out would be.
+fn charge(store: &mut StoreContextMut<'_, State>, fuel: u64) -> wasmtime::Result<()> {
+    match store.get_fuel()?.checked_sub(fuel) {
+        Some(left) => store.set_fuel(left),
+        None => {
+            store.set_fuel(0)?;
+            Err(Trap::OutOfFuel.into())
         }
+    }
+}
+
+/// A `string` argument whose place in the guest's memory has been checked,
+/// but whose bytes have not been read: they are validated and read only if
+/// the record is kept. Its length comes from the canonical ABI's
+/// pointer/length pair, which is all the charge needs.
+struct Message {
+    text: WasmStr,
+    /// Code units: bytes for a UTF-8 guest, 16-bit units for a UTF-16 one.
+    len: usize,
+}
+
+impl Message {
+    fn new(text: WasmStr, raw_len: u32) -> Message {
+        // A UTF-16 string's length may carry the canonical ABI's
+        // Latin-1-or-UTF-16 tag in its top bit; it is not part of the length.
+        Message { text, len: usize::try_from(raw_len & !(1 << 31)).unwrap_or(usize::MAX) }
+    }
+}
+
+// SAFETY: every item the trait asks for is `WasmStr`'s, whose `Lift` this
+// type's delegates to: the same flat representation, size, alignment and
+// type check (a `string`), so the two lift exactly the same values.
+#[expect(unsafe_code, reason = "wasmtime's lifting traits are unsafe to implement; this one forwards to WasmStr's")]
+unsafe impl ComponentType for Message {
+    type Lower = <WasmStr as ComponentType>::Lower;
+    const ABI: CanonicalAbiInfo = <WasmStr as ComponentType>::ABI;
+    const MAY_REQUIRE_REALLOC: bool = <WasmStr as ComponentType>::MAY_REQUIRE_REALLOC;
+
+    fn typecheck(ty: &InterfaceType, types: &InstanceType<'_>) -> wasmtime::Result<()> {
+        <WasmStr as ComponentType>::typecheck(ty, types)
+    }
+}
+
+// SAFETY: as above; the length is read from the same pair `WasmStr` just
+// lifted and bounds-checked.
+#[expect(unsafe_code, reason = "wasmtime's lifting traits are unsafe to implement; this one forwards to WasmStr's")]
+unsafe impl Lift for Message {
+    fn linear_lift_from_flat(cx: &mut LiftContext<'_>, ty: InterfaceType, src: &Self::Lower) -> wasmtime::Result<Self> {
+        let text = WasmStr::linear_lift_from_flat(cx, ty, src)?;
+        let [_ptr, len]: &[ValRaw; 2] = src;
+        Ok(Message::new(text, len.get_u32()))
+    }
+
+    fn linear_lift_from_memory(cx: &mut LiftContext<'_>, ty: InterfaceType, bytes: &[u8]) -> wasmtime::Result<Self> {
+        let text = WasmStr::linear_lift_from_memory(cx, ty, bytes)?;
+        let len = bytes.get(4..8).and_then(|len| <[u8; 4]>::try_from(len).ok()).map_or(u32::MAX, u32::from_le_bytes);
+        Ok(Message::new(text, len))
     }
 }
 
@@ -89,6 +194,18 @@ mod tests {
         // A tenth of a second later, one more record; it reports the 10 dropped.
         assert_eq!(limiter.admit(start + Duration::from_millis(100)), Some(10));
         assert_eq!(limiter.admit(start + Duration::from_millis(100)), None);
+    }
+
+    #[test]
+    fn a_call_costs_a_fixed_fee_and_one_fuel_per_byte() {
+        assert_eq!(cost(0), FUEL_PER_CALL);
+        assert_eq!(cost(64 << 10), FUEL_PER_CALL + (64 << 10));
+        assert_eq!(cost(usize::MAX), u64::MAX, "saturates rather than wraps");
+        // The flood of the issue (10 000 messages of 64 KiB) is far over a
+        // call's default fuel; 10 000 messages of 2 KiB fit in it.
+        let fuel = crate::wasm::Limits::default().fuel_per_call;
+        assert!(10_000 * cost(64 << 10) > 10 * fuel);
+        assert!(10_000 * cost(2 << 10) < fuel);
     }
 
     #[test]

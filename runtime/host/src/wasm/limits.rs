@@ -8,6 +8,23 @@ use std::time::Duration;
 pub struct Limits {
     /// Linear memory per instance, all of its memories together, in bytes.
     pub memory_bytes: usize,
+    /// Linear memory of all the instances of one backend together (its
+    /// shards, and the instances the conformance check or a restart makes),
+    /// in bytes. 256 MiB by default: 4 shards may each fill their 64 MiB,
+    /// or 8 shards half of it, and no backend holds more, where the
+    /// per-instance cap alone allowed 512 MiB on an 8-shard cache. The
+    /// language runtimes fit with room for entries: a CPython guest, the
+    /// largest, starts at about 12 MiB an instance.
+    pub backend_memory_bytes: usize,
+    /// Linear memory of every instance of every backend of one engine, in
+    /// bytes: the bound that holds while a reload warms a new backend beside
+    /// the one serving (both are compiled by the cache's one engine). 512
+    /// MiB by default, two full backends, so a reload is never refused for
+    /// memory that the old backend is entitled to; where the per-instance
+    /// cap alone allowed 1 GiB. A reload whose new backend does not fit
+    /// beside the old one fails, naming this budget, and the old one keeps
+    /// serving. Several caches given one engine share it.
+    pub engine_memory_bytes: usize,
     /// Elements per table (function references, for indirect calls).
     pub table_elements: usize,
     /// CPU per call, in wasmtime fuel units (about one per wasm
@@ -35,6 +52,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             memory_bytes: 64 << 20,
+            backend_memory_bytes: 256 << 20,
+            engine_memory_bytes: 512 << 20,
             table_elements: 100_000,
             fuel_per_call: 50_000_000,
             wall_time_per_call: Duration::from_millis(500),

@@ -8,7 +8,7 @@
 //! `wasi:filesystem` and no `wasi:sockets`: a component that imports either
 //! fails to load, and the error names the import.
 
-use wasmtime::component::{HasData, HasSelf, Linker, Resource, ResourceTable};
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use wasmtime::{Engine, format_err};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
@@ -16,8 +16,9 @@ use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::bindings::sync as wasi;
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
 
-use super::bindings::{self, HOST_IMPORT};
+use super::bindings::HOST_IMPORT;
 use super::state::State;
+use super::{host_log, no_wait};
 
 /// The interfaces a guest may import, by name without version: the
 /// backend's `host`, then the WASI 0.2 interfaces linked below (any 0.2.x).
@@ -68,7 +69,7 @@ impl HasData for Table {
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
     let mut linker = Linker::<State>::new(engine);
     let l = &mut linker;
-    bindings::add_to_linker::<State, HasSelf<State>>(l, |state| state)?;
+    host_log::add_to_linker(l)?;
 
     wasi::io::error::add_to_linker::<State, Table>(l, |state| &mut state.table)?;
     wasi::io::poll::add_to_linker::<State, Table>(l, |state| &mut state.table)?;
@@ -92,8 +93,10 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
 
     // A guest must not block the host thread: fuel and epochs only count
     // time spent in wasm, so a sleep in a host call would escape both.
-    // Telling time is fine; waiting for it traps.
+    // Telling time is fine; waiting for it traps. The blocking `wasi:io`
+    // calls are redefined not to wait, nor to enter a tokio runtime.
     linker.allow_shadowing(true);
+    no_wait::add_to_linker(&mut linker)?;
     let mut clock = linker.instance(MONOTONIC_CLOCK)?;
     clock.func_wrap("subscribe-duration", |_, (_,): (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
         Err(format_err!("a backend may not sleep or wait (it called wasi:clocks/monotonic-clock.subscribe-duration)"))

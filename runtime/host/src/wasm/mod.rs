@@ -12,11 +12,16 @@
 //!
 //! - [`limits`]: [`Limits`], every bound and its default.
 //! - [`engine`]: [`WasmEngine`], the wasmtime `Config` and the epoch ticker.
+//! - [`budget`]: the memory budgets a backend's instances, and an engine's
+//!   backends, share.
 //! - [`artifacts`]: the on-disk cache of compiled components.
 //! - `bindings`: the `bindgen!` output, quarantined.
 //! - `linker`: what a guest may import, and nothing else.
+//! - `no_wait`: WASI's blocking calls, redefined so none waits or enters a
+//!   tokio runtime.
 //! - `state`: the data of one `Store`: WASI context, memory limiter, log limiter.
-//! - `host_log`: the `log` import, into `tracing`, rate-limited.
+//! - `host_log`: the `log` import, into `tracing`, rate-limited and charged
+//!   to the guest's fuel.
 //! - [`failure`]: why a call failed, from a wasmtime error.
 //! - [`load_error`]: [`LoadError`], why a component could not be loaded.
 //! - [`factory`]: [`WasmFactory`], a compiled component ready to instantiate.
@@ -25,6 +30,7 @@
 pub mod artifacts;
 pub mod backend;
 mod bindings;
+pub mod budget;
 pub mod engine;
 pub mod factory;
 pub mod failure;
@@ -32,10 +38,12 @@ mod host_log;
 pub mod limits;
 mod linker;
 pub mod load_error;
+mod no_wait;
 mod state;
 
 pub use artifacts::ArtifactCache;
 pub use backend::{Health, WasmBackend};
+pub use budget::{BudgetScope, MemoryUse};
 pub use engine::WasmEngine;
 pub use factory::{ComponentInfo, WasmFactory};
 pub use failure::{Cause, Failure};
