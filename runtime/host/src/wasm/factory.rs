@@ -13,6 +13,7 @@ use super::bindings::{BackendPre, STORE_EXPORT};
 use super::engine::WasmEngine;
 use super::linker::{self, PROVIDED_SUMMARY};
 use super::load_error::{LoadError, one_line};
+use super::proposals;
 use super::state::State;
 use crate::backend::{Backend, BackendFactory};
 use crate::error::BackendError;
@@ -73,10 +74,17 @@ impl WasmFactory {
     pub fn load_bytes(engine: &WasmEngine, name: &str, wasm: &[u8]) -> Result<WasmFactory, LoadError> {
         check_header(wasm)?;
         let started = Instant::now();
-        let (component, from_cache) = match engine.artifact_cache() {
-            Some(cache) => cache.load_or_compile(engine.engine(), wasm)?,
-            None => (Component::new(engine.engine(), wasm).map_err(|e| LoadError::Invalid(one_line(&e)))?, false),
+        let compiled = match engine.artifact_cache() {
+            Some(cache) => cache.load_or_compile(engine.engine(), wasm),
+            None => {
+                Component::new(engine.engine(), wasm).map(|c| (c, false)).map_err(|e| LoadError::Invalid(one_line(&e)))
+            }
         };
+        // wasmtime's error does not say which proposal was missing; this does.
+        let (component, from_cache) = compiled.map_err(|error| match error {
+            LoadError::Invalid(_) => proposals::refusal(wasm).unwrap_or(error),
+            other => other,
+        })?;
         let load_time = started.elapsed();
 
         let ty = component.component_type();

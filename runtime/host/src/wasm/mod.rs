@@ -12,6 +12,7 @@
 //!
 //! - [`limits`]: [`Limits`], every bound and its default.
 //! - [`engine`]: [`WasmEngine`], the wasmtime `Config` and the epoch ticker.
+//! - `proposals`: which WebAssembly proposals a backend may use.
 //! - [`artifacts`]: the on-disk cache of compiled components.
 //! - `bindings`: the `bindgen!` output, quarantined.
 //! - `linker`: what a guest may import, and nothing else.
@@ -32,6 +33,7 @@ mod host_log;
 pub mod limits;
 mod linker;
 pub mod load_error;
+mod proposals;
 mod state;
 
 pub use artifacts::ArtifactCache;
