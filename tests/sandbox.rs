@@ -429,3 +429,17 @@ fn hostile_gc_struct_array() {
     assert_eq!(report.len(), 1, "{report:?}");
     assert!(report[0].starts_with("refused: the component uses the WebAssembly GC proposal"), "{report:?}");
 }
+
+/// GHSA-5m8g-xhq4-4h93: a million empty writes and flushes to stdout and
+/// stderr, in five calls, leave the host's memory where it was: a guest's
+/// output is discarded as it comes, nothing is queued for it.
+#[test]
+fn hostile_empty_writes() {
+    let report = in_child(guests::HOSTILE_EMPTY_WRITES, 6);
+    assert_eq!(report.len(), 2, "{report:?}");
+    assert_eq!(report[0], "get: written");
+    let growth: u64 = report[1].strip_prefix("rss-growth-kib: ").and_then(|n| n.parse().ok()).expect("a growth");
+    // Under a byte per call; a host that kept even an empty `Bytes` (32
+    // bytes) per write would grow by tens of MiB.
+    assert!(growth < 1024, "the host grew by {growth} KiB");
+}
