@@ -5,6 +5,10 @@
 //! path) and a `foreach_guest!` / `foreach_hostile_guest!` macro, so a test
 //! file can make a guest without a test a compile error.
 //!
+//! Also wraps the hostile guests written in WebAssembly text
+//! (`guests/hostile-wat/*.wat`) into components; they join the hostile
+//! guests' constants and macro.
+//!
 //! Also builds the guests in other languages (Python, JavaScript, C; see
 //! `tools/guest-build`) when their toolchains are found: one
 //! `LanguageGuest` constant each, holding the component's path or why it was
@@ -16,6 +20,8 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use nearcache_guest_build::WatGuest;
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -36,6 +42,7 @@ fn main() {
         guests.join("Cargo.lock"),
         guests.join("support"),
         guests.join("hostile"),
+        guests.join("hostile-wat"),
         root.join("wit"),
     ] {
         println!("cargo:rerun-if-changed={}", path.display());
@@ -65,6 +72,12 @@ fn main() {
             hostile_names.push(ident.clone());
         }
         all.push(ident);
+    }
+    for (guest, wasm) in wat_guests(&root) {
+        writeln!(out, "/// `{}`, wrapped into a component.", display_from(&root, &guest.source)).unwrap();
+        writeln!(out, "pub const {}: &str = {:?};", guest.name.to_uppercase(), wasm.display().to_string()).unwrap();
+        hostile_names.push(guest.name.clone());
+        all.push(guest.name);
     }
     writeln!(out, "{}", foreach_macro("foreach_guest", "Calls `$mac!(name)` for every guest.", &all)).unwrap();
     let doc = "Calls `$mac!(name)` for every hostile guest.";
@@ -101,6 +114,20 @@ fn build_guests(guests: &Path, target_dir: &Path) {
         "building the guests failed ({status}); is the wasm32-wasip2 target installed? \
          (`rustup target add wasm32-wasip2`)"
     );
+}
+
+/// Builds the hostile guests written in WebAssembly text; returns each
+/// one with its component.
+fn wat_guests(root: &Path) -> Vec<(WatGuest, PathBuf)> {
+    let out_dir = nearcache_guest_build::hostile_wat::default_out_dir(root);
+    let guests = WatGuest::all(root).unwrap_or_else(|error| panic!("{error}"));
+    guests
+        .into_iter()
+        .map(|guest| {
+            let wasm = guest.build(root, &out_dir).unwrap_or_else(|error| panic!("{error}"));
+            (guest, wasm)
+        })
+        .collect()
 }
 
 /// Builds the guests in other languages, side by side (their toolchains are

@@ -1,7 +1,9 @@
 //! The `nearcache` program, run as a user would: the built binary.
 //!
 //! - `check` on the rust guest and the guests in other languages (pass)
-//!   and on a file that is not wasm (one-line error).
+//!   and on a file that is not wasm (one-line error); `check` and `bench`
+//!   on the hostile guests that use a proposal the host turns off (one-line
+//!   error, no abort).
 //! - `demo` and `bench` end to end against a private redis-server (short
 //!   runs), their output parsed; the schema of `bench --json`; reloads on
 //!   SIGHUP and on a change to the backend file.
@@ -64,6 +66,34 @@ fn check_rejects_a_file_that_is_not_wasm() {
     assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
     assert!(stderr.contains("not a WebAssembly file") && stderr.contains("backend.wasm"), "{stderr}");
     assert!(output.stdout.is_empty(), "printed before failing: {}", String::from_utf8_lossy(&output.stdout));
+}
+
+/// A backend that uses a WebAssembly proposal the host turns off (the
+/// hostile guests of `guests/hostile-wat`: GC types, and the non-final
+/// function types that aborted wasmtime 48.0.8) is refused at load by
+/// `check` and by `bench`, each in one line naming the proposal: an exit
+/// code, not an abort.
+#[test]
+fn check_and_bench_refuse_a_backend_that_uses_a_disabled_proposal() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let guests = nearcache_guest_build::WatGuest::all(&root).expect("list guests/hostile-wat");
+    assert!(!guests.is_empty());
+    // Loading fails before Redis is reached, so none is needed.
+    let url = format!("redis://127.0.0.1:{}", redis_server::free_port());
+    for guest in guests {
+        let path = guest.build(&root, out_dir.path()).unwrap_or_else(|error| panic!("{error}"));
+        let path = path.to_str().expect("a UTF-8 path");
+        for args in [&["check", path][..], &["bench", "--redis", &url, "--backend", path]] {
+            let output = run(args);
+            assert_one_line_error(
+                &output,
+                4,
+                "the component uses the WebAssembly GC proposal, which this host turns off",
+            );
+            assert!(output.stdout.is_empty(), "{args:?} printed: {}", text(&output.stdout));
+        }
+    }
 }
 
 /// Runs `nearcache args...` to the end.

@@ -39,7 +39,7 @@ fn wit_error(guest: &'static str, step: &'static str) -> impl Fn(anyhow::Error) 
     move |error| BuildError::Component { guest, step, message: format!("{error:#}") }
 }
 
-fn load_world(guest: &'static str, wit: &Path) -> Result<(Resolve, WorldId), BuildError> {
+pub(crate) fn load_world(guest: &'static str, wit: &Path) -> Result<(Resolve, WorldId), BuildError> {
     let mut resolve = Resolve::default();
     let (package, _) = resolve.push_path(wit).map_err(wit_error(guest, "read the WIT"))?;
     let world = resolve.select_world(&[package], Some("backend")).map_err(wit_error(guest, "read the WIT"))?;

@@ -15,12 +15,16 @@
 //! WIT, toolchain version and recipe are unchanged since its last build is
 //! not rebuilt (see `stamp.rs`).
 //!
+//! Also builds the hostile guests written in WebAssembly text
+//! (`guests/hostile-wat`, see [`hostile_wat`]), which need no toolchain.
+//!
 //! Used by `tests/build.rs` (the tests' guests) and by the
 //! `nearcache-guest-build` binary (the justfile's `guest-*` recipes).
 
 mod c;
 mod command;
 mod error;
+pub mod hostile_wat;
 mod js;
 mod python;
 mod stamp;
@@ -29,6 +33,7 @@ mod toolchain;
 use std::path::{Path, PathBuf};
 
 pub use error::{BuildError, Missing};
+pub use hostile_wat::WatGuest;
 
 /// The environment variable under which a missing toolchain is an error.
 pub const REQUIRE_VAR: &str = "NEARCACHE_REQUIRE_GUEST_TOOLCHAINS";

@@ -11,6 +11,7 @@ use super::artifacts::ArtifactCache;
 use super::budget::{BudgetScope, MemoryBudget, MemoryUse};
 use super::limits::Limits;
 use super::load_error::{LoadError, one_line};
+use super::proposals;
 
 /// A wasmtime [`Engine`] with the sandbox's [`Limits`], the epoch ticker
 /// that enforces the wall-clock limit, and optionally a compiled-artifact
@@ -38,6 +39,8 @@ impl WasmEngine {
     /// - fuel bounds the CPU of each call deterministically, and epoch
     ///   interruption bounds its wall-clock time;
     /// - the wasm stack is bounded by `limits.max_wasm_stack`;
+    /// - only the WebAssembly proposals the supported guest languages use
+    ///   are on, every other one is turned off (see `proposals.rs`);
     /// - guests are compiled once with Cranelift for speed; instances are
     ///   allocated on demand (instantiation is already ~10 us with
     ///   copy-on-write memory images, and pooling would reserve address
@@ -49,6 +52,7 @@ impl WasmEngine {
             .epoch_interruption(true)
             .max_wasm_stack(limits.max_wasm_stack)
             .cranelift_opt_level(OptLevel::Speed);
+        proposals::configure(&mut config);
         let engine = Engine::new(&config).map_err(|e| LoadError::Engine(one_line(&e)))?;
         let ticker = Ticker::start(&engine, tick_for(&limits));
         let deadline_ticks = deadline_ticks(&limits, ticker.tick);

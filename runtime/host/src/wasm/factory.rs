@@ -15,6 +15,7 @@ use super::budget::{BudgetScope, MemoryBudget, MemoryUse};
 use super::engine::WasmEngine;
 use super::linker::{self, PROVIDED_SUMMARY};
 use super::load_error::{LoadError, one_line};
+use super::proposals;
 use super::state::State;
 use crate::backend::{Backend, BackendFactory};
 use crate::error::BackendError;
@@ -82,14 +83,17 @@ impl WasmFactory {
     pub fn load_bytes(engine: &WasmEngine, name: &str, wasm: &[u8]) -> Result<WasmFactory, LoadError> {
         check_header(wasm)?;
         let started = Instant::now();
-        let Compiled { component, from_cache, untrusted } = match engine.artifact_cache() {
-            Some(cache) => cache.load_or_compile(engine.engine(), wasm)?,
-            None => Compiled {
-                component: Component::new(engine.engine(), wasm).map_err(|e| LoadError::Invalid(one_line(&e)))?,
-                from_cache: false,
-                untrusted: None,
-            },
+        let compiled = match engine.artifact_cache() {
+            Some(cache) => cache.load_or_compile(engine.engine(), wasm),
+            None => Component::new(engine.engine(), wasm)
+                .map(|component| Compiled { component, from_cache: false, untrusted: None })
+                .map_err(|e| LoadError::Invalid(one_line(&e))),
         };
+        // wasmtime's error does not say which proposal was missing; this does.
+        let Compiled { component, from_cache, untrusted } = compiled.map_err(|error| match error {
+            LoadError::Invalid(_) => proposals::refusal(wasm).unwrap_or(error),
+            other => other,
+        })?;
         let load_time = started.elapsed();
 
         let ty = component.component_type();

@@ -23,9 +23,22 @@ pub enum LoadError {
         "a core WebAssembly module, not a component: build for wasm32-wasip2, or wrap it with `wasm-tools component new`"
     )]
     CoreModule,
-    /// Wasm that wasmtime rejects (malformed, or a feature it does not enable).
+    /// Wasm that wasmtime rejects (malformed, or invalid).
     #[error("invalid component: {0}")]
     Invalid(String),
+    /// The component uses a WebAssembly proposal that backends may not use
+    /// (DESIGN.md lists which they may).
+    #[error(
+        "the component uses the WebAssembly {proposal} proposal, which this host turns off for backends ({reason}, at byte {offset:#x})"
+    )]
+    DisabledProposal {
+        /// The proposal.
+        proposal: &'static str,
+        /// What the validator found, such as `gc proposal must be enabled to use subtypes`.
+        reason: String,
+        /// Where in the component.
+        offset: usize,
+    },
     /// The component does not export the backend's `store` interface.
     #[error("not a backend: the component does not export `{missing}` (it exports: {exports})")]
     MissingExport {

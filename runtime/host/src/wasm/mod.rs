@@ -14,6 +14,7 @@
 //! - [`engine`]: [`WasmEngine`], the wasmtime `Config` and the epoch ticker.
 //! - [`budget`]: the memory budgets a backend's instances, and an engine's
 //!   backends, share.
+//! - `proposals`: which WebAssembly proposals a backend may use.
 //! - [`artifacts`]: the on-disk cache of compiled components.
 //! - `bindings`: the `bindgen!` output, quarantined.
 //! - `linker`: what a guest may import, and nothing else.
@@ -39,6 +40,7 @@ pub mod limits;
 mod linker;
 pub mod load_error;
 mod no_wait;
+mod proposals;
 mod state;
 
 pub use artifacts::ArtifactCache;
