@@ -30,7 +30,7 @@ test-conformance:
 bench *FLAGS:
     cargo run --release -p nearcache -- bench --start-redis always {{FLAGS}}
 
-# Micro-benchmarks: the store, the wasm host, the guests, the tracking cache (its hits, its misses and its invalidation delay), hot reload, Redis Cluster.
+# Micro-benchmarks: the store, the wasm host, the guests, the tracking cache (its hits, its misses, its invalidation delay and its staleness under a partition), hot reload, Redis Cluster.
 bench-criterion:
     cargo bench -p nearcache-store --bench store
     cargo bench -p nearcache --bench wasm
@@ -38,6 +38,7 @@ bench-criterion:
     cargo bench -p nearcache-tests --bench cache
     cargo bench -p nearcache-tests --bench miss
     cargo bench -p nearcache-tests --bench delay
+    cargo bench -p nearcache-tests --bench partition
     cargo bench -p nearcache-tests --bench reload
     cargo bench -p nearcache-tests --bench cluster
 
