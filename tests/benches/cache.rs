@@ -195,8 +195,8 @@ async fn run(seconds: f64) {
         ("bare Mutex<HashMap>", measure(&mutex_map)),
     ];
     // The systems take turns, a slice at a time, so that a change in the
-    // machine's speed during the run reaches every system alike: one run
-    // after another, the 1-task ratio to cache-aio moved by 20 %.
+    // machine's speed during the run reaches every system alike instead of
+    // falling on whichever system was measured then.
     let mut rows = [(0.0, 0.0); 5];
     for _ in 0..SLICES {
         for ((_, measure), row) in systems.iter().zip(&mut rows) {
@@ -236,9 +236,9 @@ async fn run(seconds: f64) {
     // one system's sample leaves behind for the next, reaches all three
     // alike. A key comes round again every KEYS_PER_SYSTEM samples, each
     // time with a new value. No other system reads a system's keys, so a
-    // write sends one push: on keys all three had read, Redis sent three,
-    // and wrote them in an order of its own, the client that connected
-    // first getting its push last.
+    // write sends one push: on keys all three had read, Redis would send
+    // three, in an order of its own, and a system's delay would depend on
+    // its place in that order.
     for system in 0..3 {
         for n in 0..KEYS_PER_SYSTEM {
             let _: () = writer.set(delay_key(system, n), &value).await.unwrap();

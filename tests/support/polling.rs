@@ -29,10 +29,10 @@ impl Pace {
     /// Waits until the next read, [`POLL_EVERY`] after the one that began
     /// at `read_at`: yields to the runtime after every read, and the thread
     /// now and then. A loop that never yields the thread holds a core that
-    /// Redis and the connection's driver need (its delay measured the OS
-    /// scheduler's time slices, a p99 of 3 to 5 ms), and one that yields it
-    /// after every read gives the core up more often the faster the
-    /// system's reads are, each time a chance to lose it for a time slice.
+    /// Redis and the connection's driver need (its delay then measures the
+    /// OS scheduler's time slices), and one that yields it after every read
+    /// gives the core up more often the faster the system's reads are, each
+    /// time a chance to lose it for a time slice.
     pub async fn wait(&mut self, read_at: Instant) {
         tokio::task::yield_now().await;
         if self.thread_yielded.elapsed() >= THREAD_YIELD_EVERY {

@@ -61,9 +61,8 @@ impl CacheBuilder {
     /// Shards when not set: four per core. A shard serves one call at a
     /// time (a wasm instance cannot do more), so there must be at least one
     /// per core; with only one, two threads reading at once meet on one
-    /// shard half the time on two cores, and more shards make that rarer
-    /// (BENCHMARKS.md measures 2 against 8 with 64 readers). At most
-    /// [`MAX_SHARDS`](Self::MAX_SHARDS).
+    /// shard half the time on two cores, and more shards make that rarer.
+    /// At most [`MAX_SHARDS`](Self::MAX_SHARDS).
     pub fn default_shards() -> usize {
         (4 * std::thread::available_parallelism().map_or(2, |n| n.get())).min(Self::MAX_SHARDS)
     }

@@ -6,9 +6,10 @@
 //! task's budget, as tokio's own resources do with each operation. The
 //! spend itself is cheap, but a task whose budget runs out yields, and on
 //! the multi-thread runtime a yield wakes an idle worker: spending on every
-//! hit made a loop of hits yield every 128 hits, every 64 in a loop that
-//! spends too. A hit spends one unit every [`HITS_PER_UNIT`] hits instead,
-//! so a loop of hits alone still yields, every 512 hits.
+//! hit would make a loop of hits yield every 128 hits (tokio's budget),
+//! every 64 in a loop that spends too. A hit spends one unit every
+//! [`HITS_PER_UNIT`] hits instead, so a loop of hits alone still yields,
+//! every 512 hits.
 
 use std::cell::Cell;
 

@@ -119,9 +119,8 @@ impl Store {
     /// the CLOCK mark, and counts nothing: the caller counts the hits it
     /// serves this way (the counters need `&mut`) and adds them to `hits`.
     // Always: this is the native hit path's lookup, called across a crate
-    // boundary, and the compiler's own choice moved with unrelated edits
-    // (`hits` bench under callgrind: 872 instructions a hit inlined, 898
-    // to 926 when not).
+    // boundary, and left to itself the compiler's inlining choice changes
+    // with unrelated edits, each time adding a call to every hit.
     #[inline(always)]
     pub fn get_shared(&self, key: &[u8], now_ms: impl FnOnce() -> u64) -> Option<&[u8]> {
         if self.config.eviction.hit_reorders() {
@@ -239,7 +238,7 @@ impl Store {
     }
 
     // Always, as `get_shared`: with `lacks` calling it too, the compiler
-    // made it a call on the hit path.
+    // would otherwise make it a call on the hit path.
     #[inline(always)]
     fn find(&self, key: &[u8]) -> Option<u32> {
         let hash = self.hasher.hash_one(key);

@@ -114,7 +114,7 @@ impl NativeBackend {
     /// says (it counts the miss, removes the expired entry, reorders under
     /// LRU). The hit counts in `stats` as a `get` hit does.
     // Always, as `Store::get_shared`: the hit path is this lookup and a
-    // count, and left to itself the compiler sometimes made it a call.
+    // count, and left to itself the compiler may make it a call.
     #[inline(always)]
     pub fn get_shared(&self, key: &[u8], now_ms: &dyn Fn() -> u64) -> Option<&[u8]> {
         let value = self.store.get_shared(key, now_ms)?;
