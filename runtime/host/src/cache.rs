@@ -1039,10 +1039,9 @@ impl Inner {
     /// cached at all).
     ///
     /// The payload comes back as a `Box<[u8]>`, which fits in two
-    /// registers, through layers that are inlined. Each layer used to
-    /// return an `Option<Value>` through memory, and those copies, written
-    /// and read back at other widths, took about a quarter of a hit's time
-    /// (BENCHMARKS.md, 2026-12-07).
+    /// registers, through inlined layers, so that no layer returns an
+    /// `Option<Value>` through memory: such copies, written and read back
+    /// at other widths, stall the loads that read them.
     #[inline]
     fn get_hit(&self, key: &[u8], other: &mut Option<Value>) -> Option<Box<[u8]>> {
         if !self.connected.load(Ordering::Acquire) && self.links.load().for_key(key).is_none() {

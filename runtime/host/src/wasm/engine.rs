@@ -35,14 +35,14 @@ impl WasmEngine {
     /// The `Config` is chosen deliberately:
     /// - wasmtime is built without its default features, so the
     ///   component-model async machinery, which makes every synchronous call
-    ///   about 2.7x dearer, is not compiled in at all;
+    ///   dearer, is not compiled in at all;
     /// - fuel bounds the CPU of each call deterministically, and epoch
     ///   interruption bounds its wall-clock time;
     /// - the wasm stack is bounded by `limits.max_wasm_stack`;
     /// - only the WebAssembly proposals the supported guest languages use
     ///   are on, every other one is turned off (see `proposals.rs`);
     /// - guests are compiled once with Cranelift for speed; instances are
-    ///   allocated on demand (instantiation is already ~10 us with
+    ///   allocated on demand (instantiation is already cheap with
     ///   copy-on-write memory images, and pooling would reserve address
     ///   space for every instance up front).
     pub fn new(limits: Limits) -> Result<WasmEngine, LoadError> {
