@@ -364,14 +364,7 @@ impl Shards {
         for index in 0..self.shards.len() {
             let result = self.lock(index).stats();
             match result {
-                Ok(stats) => {
-                    for (name, value) in stats {
-                        match total.iter_mut().find(|(n, _)| *n == name) {
-                            Some((_, sum)) => *sum += value,
-                            None => total.push((name, value)),
-                        }
-                    }
-                }
+                Ok(stats) => add_stats(&mut total, stats),
                 Err(error) => self.record(error),
             }
         }
@@ -399,6 +392,17 @@ impl Shards {
             if let Err(error) = result {
                 self.record(error);
             }
+        }
+    }
+}
+
+/// Adds one shard's stats, as its backend returned them, to `total`: a
+/// name's values are summed, and names keep the order they first appear in.
+pub(crate) fn add_stats(total: &mut Vec<(String, u64)>, stats: Vec<(String, u64)>) {
+    for (name, value) in stats {
+        match total.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, sum)) => *sum += value,
+            None => total.push((name, value)),
         }
     }
 }
