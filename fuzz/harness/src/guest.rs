@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use nearcache::fuzzing::{reply_decode_lent, sum_stats};
-use nearcache::wasm::{Limits, WasmEngine, WasmFactory};
+use nearcache::wasm::{Limits, Quarantine, WasmEngine, WasmFactory};
 use nearcache::{Backend, BackendError};
 
 /// The guest's source.
@@ -226,15 +226,20 @@ fn ok<T>(result: Result<T, BackendError>) -> Option<T> {
 /// The limits the guest runs under: small, so that the fuzzer reaches them,
 /// and no quarantine or backoff, so that every step runs.
 fn limits() -> Limits {
-    let mut limits = Limits::default();
-    limits.memory_bytes = 1 << 20;
-    limits.fuel_per_call = 100_000;
-    limits.wall_time_per_call = Duration::from_secs(10);
-    limits.max_value_bytes = VALUE_CAP;
-    limits.quarantine.max_failures = u32::MAX;
-    limits.quarantine.backoff = Duration::ZERO;
-    limits.quarantine.max_backoff = Duration::ZERO;
-    limits
+    let defaults = Limits::default();
+    Limits {
+        memory_bytes: 1 << 20,
+        fuel_per_call: 100_000,
+        wall_time_per_call: Duration::from_secs(10),
+        max_value_bytes: VALUE_CAP,
+        quarantine: Quarantine {
+            max_failures: u32::MAX,
+            backoff: Duration::ZERO,
+            max_backoff: Duration::ZERO,
+            ..defaults.quarantine.clone()
+        },
+        ..defaults
+    }
 }
 
 /// The fuzzed guest, compiled once per process.

@@ -33,8 +33,11 @@ pub use guest::guest;
 pub use push::push;
 pub use reply::{reply_decode, reply_round_trip};
 
+/// A target's body: takes the fuzzer's bytes, panics on a finding.
+pub type Harness = fn(&[u8]);
+
 /// Every target, by the name of its fuzz binary and of its corpus directory.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Harness)] = &[
     ("reply_decode", reply_decode),
     ("reply_round_trip", reply_round_trip),
     ("cache_key", cache_key),

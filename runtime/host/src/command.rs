@@ -168,7 +168,8 @@ impl ReadCommand {
         let code = ALLOWLIST
             .iter()
             .position(|spec| spec.name.as_bytes().eq_ignore_ascii_case(&name))
-            .ok_or_else(|| Error::NotCacheable(String::from_utf8_lossy(&name).into_owned()))?;
+            // Escaped, so the refusal stays on one line whatever the name holds.
+            .ok_or_else(|| Error::NotCacheable(String::from_utf8_lossy(&name).escape_debug().to_string()))?;
         let spec = &ALLOWLIST[code];
         let args: Vec<Vec<u8>> = parts.collect();
         let arity = |expected: String| Error::WrongArity { command: spec.name, expected, got: args.len() };
@@ -320,7 +321,13 @@ pub(crate) fn decode_cache_key(mut key: &[u8]) -> Option<(u8, Vec<Vec<u8>>)> {
         loop {
             let (&byte, rest) = key.split_first()?;
             key = rest;
-            len |= usize::from(byte & 0x7f) << shift;
+            // A length with more bits than a usize is not one the encoder
+            // wrote (and shifting past them would overflow).
+            let bits = usize::from(byte & 0x7f);
+            if shift >= usize::BITS || (bits << shift) >> shift != bits {
+                return None;
+            }
+            len |= bits << shift;
             shift += 7;
             if byte & 0x80 == 0 {
                 break;
@@ -377,6 +384,28 @@ mod tests {
             assert_eq!(ALLOWLIST[usize::from(code)].name, "ZRANGE");
             assert_eq!(args, parts[1..]);
         }
+    }
+
+    #[test]
+    fn a_length_longer_than_a_usize_does_not_decode() {
+        // Found by the cache_key fuzz target: eleven LEB128 bytes shifted a
+        // length past 64 bits, and the decoder panicked.
+        let key = b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x00\x85";
+        assert_eq!(decode_cache_key(key), None);
+        let mut longest = vec![0];
+        push_leb128(&mut longest, usize::MAX);
+        assert_eq!(longest.len(), 11, "usize::MAX takes ten LEB128 bytes");
+        assert_eq!(decode_cache_key(&longest), None, "a length past the key's end");
+    }
+
+    #[test]
+    fn a_refused_name_is_one_line() {
+        // Found by the read_command fuzz target: a name with a newline made
+        // a refusal of two lines.
+        assert_eq!(
+            parse(&["GE\nT", "k"]).unwrap_err().to_string(),
+            "`GE\\nT` cannot be cached: it is not a read-only command on the allowlist"
+        );
     }
 
     #[test]
