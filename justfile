@@ -74,3 +74,24 @@ test-languages:
 # API docs with warnings as errors.
 doc:
     RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+
+# Fuzz every target (or the ones named) for FUZZ_SECONDS seconds each, with
+# cargo-fuzz on stable Rust: no sanitizer (`-s none`; Rust code needs none to
+# find panics, and ASan needs nightly), debug assertions on. New inputs go to
+# fuzz/target/corpus/<target>, the committed seeds are read from
+# fuzz/corpus/<target>, findings land in fuzz/artifacts/<target>.
+# Installs cargo-fuzz when missing. `FUZZ_SECONDS=300 just fuzz guest`.
+fuzz *TARGETS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+    seconds="${FUZZ_SECONDS:-30}"
+    targets="{{TARGETS}}"
+    [ -n "$targets" ] || targets=$(cargo fuzz list --fuzz-dir fuzz)
+    cargo fuzz build --fuzz-dir fuzz -s none -a
+    for target in $targets; do
+        mkdir -p "fuzz/target/corpus/$target"
+        echo "== $target: ${seconds}s"
+        cargo fuzz run --fuzz-dir fuzz -s none -a "$target" "fuzz/target/corpus/$target" "fuzz/corpus/$target" \
+            -- -max_total_time="$seconds" -print_final_stats=1
+    done

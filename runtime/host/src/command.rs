@@ -227,7 +227,8 @@ impl ReadCommand {
         let code = ALLOWLIST
             .iter()
             .position(|spec| spec.name.as_bytes().eq_ignore_ascii_case(&name))
-            .ok_or_else(|| Error::NotCacheable(String::from_utf8_lossy(&name).into_owned()))?;
+            // Escaped, so the refusal stays on one line whatever the name holds.
+            .ok_or_else(|| Error::NotCacheable(String::from_utf8_lossy(&name).escape_debug().to_string()))?;
         let spec = &ALLOWLIST[code];
         let args: Vec<Vec<u8>> = parts.collect();
         let arity = |expected: String| Error::WrongArity { command: spec.name, expected, got: args.len() };
@@ -325,7 +326,7 @@ pub(crate) fn with_get_cache_key<R>(key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R
 }
 
 /// The command's code, then each argument as its LEB128 length and its bytes.
-fn encode_parts<'a>(code: u8, args: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
+pub(crate) fn encode_parts<'a>(code: u8, args: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
     let size = 1 + args.clone().map(|a| leb128_len(a.len()) + a.len()).sum::<usize>();
     let mut key = Vec::with_capacity(size);
     key.push(code);
@@ -362,6 +363,39 @@ pub(crate) fn parts_of(cmd: &redis::Cmd) -> Vec<Vec<u8>> {
             _ => b"<cursor>".to_vec(),
         })
         .collect()
+}
+
+/// Reads a cache key back into the command's code and its arguments, or
+/// `None` if the bytes are not one whole encoding. The host never needs it
+/// (a cache key is only compared); it proves in tests and under the fuzzer
+/// that no two calls encode alike.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn decode_cache_key(mut key: &[u8]) -> Option<(u8, Vec<Vec<u8>>)> {
+    let (&code, rest) = key.split_first()?;
+    key = rest;
+    let mut args = Vec::new();
+    while !key.is_empty() {
+        let mut len = 0usize;
+        let mut shift = 0;
+        loop {
+            let (&byte, rest) = key.split_first()?;
+            key = rest;
+            // A length with more bits than a usize is not one the encoder
+            // wrote (and shifting past them would overflow).
+            let bits = usize::from(byte & 0x7f);
+            if shift >= usize::BITS || (bits << shift) >> shift != bits {
+                return None;
+            }
+            len |= bits << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        args.push(key.get(..len)?.to_vec());
+        key = &key[len..];
+    }
+    Some((code, args))
 }
 
 #[cfg(test)]
@@ -416,30 +450,6 @@ mod tests {
         }
     }
 
-    /// Reads a cache key back into the command's code and its arguments,
-    /// or `None` if the bytes are not one whole encoding.
-    fn decode(mut key: &[u8]) -> Option<(u8, Vec<Vec<u8>>)> {
-        let (&code, rest) = key.split_first()?;
-        key = rest;
-        let mut args = Vec::new();
-        while !key.is_empty() {
-            let mut len = 0usize;
-            let mut shift = 0;
-            loop {
-                let (&byte, rest) = key.split_first()?;
-                key = rest;
-                len |= usize::from(byte & 0x7f) << shift;
-                shift += 7;
-                if byte & 0x80 == 0 {
-                    break;
-                }
-            }
-            args.push(key.get(..len)?.to_vec());
-            key = &key[len..];
-        }
-        Some((code, args))
-    }
-
     #[test]
     fn a_cache_key_decodes_to_exactly_its_command() {
         // Decoding recovers the parts, so two different calls can never
@@ -449,10 +459,32 @@ mod tests {
             let read = ReadCommand::parse(parts.clone()).unwrap();
             let key = read.cache_key();
             assert_eq!(key.capacity(), key.len(), "sized exactly at {len}");
-            let (code, args) = decode(&key).expect("a whole encoding");
+            let (code, args) = decode_cache_key(&key).expect("a whole encoding");
             assert_eq!(ALLOWLIST[usize::from(code)].name, "ZRANGE");
             assert_eq!(args, parts[1..]);
         }
+    }
+
+    #[test]
+    fn a_length_longer_than_a_usize_does_not_decode() {
+        // Found by the cache_key fuzz target: eleven LEB128 bytes shifted a
+        // length past 64 bits, and the decoder panicked.
+        let key = b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x00\x85";
+        assert_eq!(decode_cache_key(key), None);
+        let mut longest = vec![0];
+        push_leb128(&mut longest, usize::MAX);
+        assert_eq!(longest.len(), 11, "usize::MAX takes ten LEB128 bytes");
+        assert_eq!(decode_cache_key(&longest), None, "a length past the key's end");
+    }
+
+    #[test]
+    fn a_refused_name_is_one_line() {
+        // Found by the read_command fuzz target: a name with a newline made
+        // a refusal of two lines.
+        assert_eq!(
+            parse(&["GE\nT", "k"]).unwrap_err().to_string(),
+            "`GE\\nT` cannot be cached: it is not a read-only command on the allowlist"
+        );
     }
 
     #[test]

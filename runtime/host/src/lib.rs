@@ -32,6 +32,8 @@
 //! - [`conformance`] (feature `conformance`): the one suite every backend
 //!   must pass, with model-based property tests.
 //! - [`watch`] (feature `watch`): reload the backend when its file changes.
+//! - `fuzzing` (feature `fuzzing`, hidden): the private parsers, exposed to
+//!   the fuzz harnesses in `fuzz/`.
 //! - [`wasm`] (feature `wasm`): backends compiled to WebAssembly components,
 //!   run sandboxed in wasmtime.
 
@@ -48,6 +50,9 @@ pub mod conformance;
 mod coop;
 pub mod error;
 mod flights;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod liveness;
 mod policy;
 mod reload;

@@ -364,14 +364,7 @@ impl Shards {
         for index in 0..self.shards.len() {
             let result = self.lock(index).stats();
             match result {
-                Ok(stats) => {
-                    for (name, value) in stats {
-                        match total.iter_mut().find(|(n, _)| *n == name) {
-                            Some((_, sum)) => *sum += value,
-                            None => total.push((name, value)),
-                        }
-                    }
-                }
+                Ok(stats) => add_stats(&mut total, stats),
                 Err(error) => self.record(error),
             }
         }
@@ -403,6 +396,24 @@ impl Shards {
     }
 }
 
+/// Adds one shard's stats, as its backend returned them, to `total`: a
+/// name's values are summed (saturating: a backend may return any number),
+/// and names keep the order they first appear in. Linear in the names, so
+/// a backend that returns many cannot make the sum take quadratic time.
+pub(crate) fn add_stats(total: &mut Vec<(String, u64)>, stats: Vec<(String, u64)>) {
+    let mut index: std::collections::HashMap<String, usize> =
+        total.iter().enumerate().map(|(i, (name, _))| (name.clone(), i)).collect();
+    for (name, value) in stats {
+        match index.get(&name) {
+            Some(&i) => total[i].1 = total[i].1.saturating_add(value),
+            None => {
+                index.insert(name.clone(), total.len());
+                total.push((name, value));
+            }
+        }
+    }
+}
+
 /// How [`Shards::clear`] removes entries.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Clear {
@@ -417,6 +428,18 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use super::*;
+
+    #[test]
+    fn stats_sums_saturate_and_keep_the_first_order() {
+        // Found by the guest fuzz target: counters near u64::MAX, summed
+        // over two shards, overflowed (a panic in a debug build, a wrapped
+        // sum in a release one).
+        let stat = |name: &str, value| (name.to_owned(), value);
+        let mut total = Vec::new();
+        add_stats(&mut total, vec![stat("hits", u64::MAX - 1), stat("misses", 1)]);
+        add_stats(&mut total, vec![stat("misses", 2), stat("hits", 7), stat("bytes", 3), stat("bytes", 4)]);
+        assert_eq!(total, [stat("hits", u64::MAX), stat("misses", 3), stat("bytes", 7)]);
+    }
     use crate::backend::{NativeBackend, NativeFactory};
 
     fn eviction(policy: &str) -> Vec<(String, String)> {

@@ -40,6 +40,8 @@ impl Topology {
     pub(crate) fn from_cluster_slots(reply: &Value) -> Result<Topology, String> {
         let Value::Array(ranges) = reply else { return Err(format!("CLUSTER SLOTS replied {reply:?}")) };
         let mut topology = Topology { nodes: Vec::new(), owners: vec![UNASSIGNED; SLOTS] };
+        // Each node's index, so a reply of many ranges takes linear time.
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for range in ranges {
             let (start, end, address) = match range {
                 Value::Array(parts) if parts.len() >= 3 => (slot(&parts[0])?, slot(&parts[1])?, address(&parts[2])?),
@@ -48,9 +50,16 @@ impl Topology {
             if start > end {
                 return Err(format!("CLUSTER SLOTS has an empty range {start}-{end}"));
             }
-            let node = match topology.nodes.iter().position(|n| *n == address) {
-                Some(node) => node,
+            let node = match index.get(&address) {
+                Some(&node) => node,
+                // Each master owns a slot: more nodes than slots is a reply
+                // of overlapping ranges, and past u16::MAX an index would
+                // wrap onto another node's.
+                None if topology.nodes.len() == SLOTS => {
+                    return Err(format!("CLUSTER SLOTS lists more than {SLOTS} masters, one per slot at most"));
+                }
                 None => {
+                    index.insert(address.clone(), topology.nodes.len());
                     topology.nodes.push(address);
                     topology.nodes.len() - 1
                 }
@@ -175,6 +184,17 @@ mod tests {
         assert!(Topology::from_cluster_slots(&Value::Array(vec![])).is_err());
         assert!(Topology::from_cluster_slots(&Value::Array(vec![range(0, 20000, node("h", 1))])).is_err());
         assert!(Topology::from_cluster_slots(&Value::Array(vec![range(0, 1, node("h", 0))])).is_err());
+    }
+
+    #[test]
+    fn refuses_more_masters_than_slots() {
+        // Overlapping ranges can name any number of nodes; an index past
+        // u16::MAX would wrap onto another node's (or onto UNASSIGNED).
+        let ranges = (0..=SLOTS).map(|i| range(0, 0, node(&format!("h{i}"), 1))).collect();
+        let error = Topology::from_cluster_slots(&Value::Array(ranges)).unwrap_err();
+        assert_eq!(error, "CLUSTER SLOTS lists more than 16384 masters, one per slot at most");
+        let ranges = (0..SLOTS as i64).map(|i| range(i, i, node(&format!("h{i}"), 1))).collect();
+        assert_eq!(Topology::from_cluster_slots(&Value::Array(ranges)).unwrap().nodes().len(), SLOTS);
     }
 
     #[test]

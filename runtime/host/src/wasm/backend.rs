@@ -12,7 +12,7 @@ use wasmtime::component::TypedFunc;
 
 use super::bindings::{Backend as Bindings, Guest};
 use super::factory::Loaded;
-use super::failure::{Cause, Context, Failure, classify};
+use super::failure::{Cause, Context, Failure, classify, guest_text};
 use super::state::{Denied, State};
 use crate::backend::Backend;
 use crate::error::BackendError;
@@ -168,6 +168,7 @@ impl WasmBackend {
             match instance.exports.store().call_init(&mut instance.store, options) {
                 Ok(Ok(())) => {}
                 Ok(Err(message)) => {
+                    let message = guest_text(&message);
                     let cause = Cause::Trap(format!("init refused the options it accepted before: {message}"));
                     return Err(self.fail("init", cause));
                 }
@@ -268,7 +269,7 @@ impl Backend for WasmBackend {
                 self.options = Some(options.to_vec());
                 Ok(())
             }
-            Err(message) => Err(BackendError::Rejected(message)),
+            Err(message) => Err(BackendError::Rejected(guest_text(&message))),
         }
     }
 

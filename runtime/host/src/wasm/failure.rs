@@ -138,6 +138,25 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The longest text of a guest's own (an `init` refusal) the host keeps.
+const MAX_GUEST_TEXT: usize = 1024;
+
+/// Text a guest wrote, as the host reports it: on one line (every run of
+/// whitespace, line breaks included, becomes one space) and at most
+/// [`MAX_GUEST_TEXT`] bytes, cut at a character boundary, so a backend
+/// can neither forge log lines nor fill the log.
+pub(crate) fn guest_text(text: &str) -> String {
+    let mut line = one_line(text);
+    if line.len() > MAX_GUEST_TEXT {
+        let mut end = MAX_GUEST_TEXT;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line.truncate(end);
+    }
+    line
+}
+
 fn went_through_panic(error: &wasmtime::Error) -> bool {
     error.downcast_ref::<WasmBacktrace>().is_some_and(|trace| {
         trace.frames().iter().filter_map(|frame| frame.func_name()).any(|name| name.contains("panic"))
@@ -150,7 +169,24 @@ fn with_frame(message: String, error: &wasmtime::Error) -> String {
         .downcast_ref::<WasmBacktrace>()
         .and_then(|trace| trace.frames().iter().find_map(|frame| frame.func_name().map(str::to_owned)));
     match innermost {
-        Some(name) => format!("{message} (in wasm function `{name}`)"),
+        // The name is the guest's own (its name section): one short line.
+        Some(name) => format!("{message} (in wasm function `{}`)", guest_text(&name)),
         None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_text_is_one_short_line() {
+        // Found by the guest fuzz target: an `init` refusal of
+        // "\n\0\0\0\u{2}\0elhl" made an error of two lines.
+        assert_eq!(guest_text("\n\0\0\0\u{2}\0elhl"), "\0\0\0\u{2}\0elhl");
+        assert_eq!(guest_text("bad\r\noption\u{2028}`x`"), "bad option `x`");
+        let long = "\u{e9}".repeat(MAX_GUEST_TEXT);
+        assert_eq!(guest_text(&long).len(), MAX_GUEST_TEXT);
+        assert_eq!(guest_text(&format!("x{long}")).len(), MAX_GUEST_TEXT - 1, "cut at a character boundary");
     }
 }
